@@ -1,0 +1,2 @@
+//! Load generator for whole servers.
+fn main() {}

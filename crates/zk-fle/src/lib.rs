@@ -1,0 +1,1 @@
+//! FastLeaderElection (electionAlg=3) as a pure state machine.

@@ -1,0 +1,1 @@
+//! The ZooKeeper-compatible server: the one crate that does IO (tokio).
