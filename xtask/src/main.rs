@@ -1,2 +1,53 @@
-//! xtask
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`.
+//!
+//! - `ci`: everything CI checks (format, clippy, tests, docs, conformance suites, sim sweep).
+//! - `sim [--seed N | --seeds A..B]`: the deterministic cluster simulator.
+//! - `loom [filter]`: loom models of the shared-memory structures.
+//! - `bench [...]`: criterion suites and whole-server benchmarks against Apache ZooKeeper.
+//!
+//! xtask links no workspace crate: it shells out to `$CARGO`, so it compiles in seconds.
+
+mod bench;
+mod ci;
+mod conformance;
+mod loom;
+mod sim;
+mod util;
+
+use anyhow::{bail, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        print_usage();
+        bail!("no command given");
+    };
+    match command.as_str() {
+        "ci" => ci::run(rest),
+        "sim" => sim::run(rest),
+        "loom" => loom::run(rest),
+        "bench" => bench::run(rest),
+        "conformance" => conformance::run(rest),
+        "help" | "--help" | "-h" => {
+            print_usage();
+            Ok(())
+        }
+        other => {
+            print_usage();
+            bail!("unknown command {other:?}")
+        }
+    }
+}
+
+fn print_usage() {
+    eprintln!(
+        "usage: cargo xtask <command>\n\
+         \n\
+         commands:\n  \
+           ci                     every check CI runs (the README's test command)\n  \
+           sim [--seed N | --seeds A..B]  deterministic cluster simulator\n  \
+           loom [filter]          loom models\n  \
+           bench [...]            criterion suites and whole-server benchmarks\n  \
+           conformance [...]      kazoo, zookeeper-client and C-client suites against servers"
+    );
+}

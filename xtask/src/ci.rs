@@ -1,0 +1,27 @@
+//! `cargo xtask ci`: the one command that runs every check, as CI does.
+
+use anyhow::Result;
+
+use crate::util::{cargo, run};
+
+pub(crate) fn run_ci() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args(["test", "--workspace"]))?;
+    run(cargo()
+        .args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    run(cargo().args(["bench", "--workspace", "--", "--test"]))?;
+    crate::sim::run(&["--seeds".to_owned(), "0..2000".to_owned()])?;
+    crate::conformance::run(&[])?;
+    Ok(())
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    if let Some(extra) = args.first() {
+        anyhow::bail!("cargo xtask ci takes no arguments (got {extra:?})");
+    }
+    run_ci()?;
+    eprintln!("cargo xtask ci: every check passed");
+    Ok(())
+}
