@@ -2,16 +2,25 @@
 
 use anyhow::Result;
 
-use crate::util::{cargo, run};
+use crate::util::{cargo, run as exec};
 
 pub(crate) fn run_ci() -> Result<()> {
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run(cargo().args(["test", "--workspace"]))?;
-    run(cargo()
-        .args(["doc", "--workspace", "--no-deps"])
-        .env("RUSTDOCFLAGS", "-D warnings"))?;
-    run(cargo().args(["bench", "--workspace", "--", "--test"]))?;
+    exec(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    exec(cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    exec(cargo().args(["test", "--workspace"]))?;
+    exec(
+        cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    exec(cargo().args(["bench", "--workspace", "--", "--test"]))?;
     crate::sim::run(&["--seeds".to_owned(), "0..2000".to_owned()])?;
     crate::conformance::run(&[])?;
     Ok(())

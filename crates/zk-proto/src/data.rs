@@ -246,7 +246,10 @@ impl CreateMode {
 
     /// Whether the node belongs to a session.
     pub fn is_ephemeral(self) -> bool {
-        matches!(self, CreateMode::Ephemeral | CreateMode::EphemeralSequential)
+        matches!(
+            self,
+            CreateMode::Ephemeral | CreateMode::EphemeralSequential
+        )
     }
 
     /// Whether the node is a container.
@@ -385,7 +388,10 @@ mod tests {
     #[test]
     fn create_flags_map_to_modes_and_back() {
         for flags in 0..=6 {
-            assert_eq!(CreateMode::from_flags(flags).map(CreateMode::flags), Some(flags));
+            assert_eq!(
+                CreateMode::from_flags(flags).map(CreateMode::flags),
+                Some(flags)
+            );
         }
         assert_eq!(CreateMode::from_flags(7), None);
         assert_eq!(CreateMode::from_flags(-1), None);

@@ -78,9 +78,7 @@ impl fmt::Display for Sid {
 }
 
 /// A client session id (signed on the wire, as Java's `long`). 0 means "no session".
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 pub struct SessionId(pub i64);
 
 impl fmt::Display for SessionId {
