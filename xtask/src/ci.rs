@@ -14,6 +14,7 @@ pub(crate) fn run_ci() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    crate::tidy::run(&[])?;
     exec(cargo().args(["test", "--workspace"]))?;
     exec(
         cargo()

@@ -4,6 +4,7 @@
 //! - `sim [--seed N | --seeds A..B]`: the deterministic cluster simulator.
 //! - `loom [filter]`: loom models of the shared-memory structures.
 //! - `bench [...]`: criterion suites and whole-server benchmarks against Apache ZooKeeper.
+//! - `tidy`: repository conventions (crate graph, file docs, no placeholders).
 //!
 //! xtask links no workspace crate: it shells out to `$CARGO`, so it compiles in seconds.
 
@@ -12,6 +13,7 @@ mod ci;
 mod conformance;
 mod loom;
 mod sim;
+mod tidy;
 mod util;
 
 use anyhow::{bail, Result};
@@ -28,6 +30,7 @@ fn main() -> Result<()> {
         "loom" => loom::run(rest),
         "bench" => bench::run(rest),
         "conformance" => conformance::run(rest),
+        "tidy" => tidy::run(rest),
         "help" | "--help" | "-h" => {
             print_usage();
             Ok(())
@@ -48,6 +51,7 @@ fn print_usage() {
            sim [--seed N | --seeds A..B]  deterministic cluster simulator\n  \
            loom [filter]          loom models\n  \
            bench [...]            criterion suites and whole-server benchmarks\n  \
-           conformance [...]      kazoo, zookeeper-client and C-client suites against servers"
+           conformance [...]      kazoo, zookeeper-client and C-client suites against servers\n  \
+           tidy                   repository conventions"
     );
 }
