@@ -5,13 +5,74 @@
 //! from a borrowed byte slice through [`jute::Reader`], which refuses any length that does not fit
 //! in the bytes that are left, so decoding never panics and never allocates more than the frame
 //! holds.
+//!
+//! One module per record family:
+//!
+//! * [`frame`]: the 4-byte length prefix and `jute.maxbuffer`;
+//! * [`connect`]: the handshake (`ConnectRequest`, `ConnectResponse`, session passwords);
+//! * [`header`]: `RequestHeader`, `ReplyHeader`, `MultiHeader`;
+//! * [`request`]: every request record and [`Request`], one variant per opcode;
+//! * [`response`]: every response record, [`Response`] and [`Reply`];
+//! * [`multi`]: multi and multiRead requests and results;
+//! * [`watcher`]: notifications and the watch enums;
+//! * [`four_letter`]: the admin commands that share the client port.
+//!
+//! A server reads a request like this:
+//!
+//! ```
+//! use zk_proto::{decode_frame, Reader, Record, Request, RequestHeader, DEFAULT_MAX_BUFFER};
+//!
+//! let wire = [0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11]; // a ping
+//! let (consumed, payload) = decode_frame(&wire, DEFAULT_MAX_BUFFER).unwrap().unwrap();
+//! assert_eq!(consumed, wire.len());
+//! let mut r = Reader::new(payload);
+//! let header = RequestHeader::decode(&mut r).unwrap();
+//! let request = Request::decode(header.op_code().unwrap(), &mut r).unwrap();
+//! assert_eq!(request, Request::Ping);
+//! ```
+//!
+//! Decoding follows Java where Java is lenient: a record ignores bytes after its last field,
+//! a boolean is true for any non-zero byte, and a null string, buffer or vector (length -1)
+//! reads as empty (except the reconfig strings, where null is meaningful). The one place where
+//! a re-encoding can differ from the bytes read is therefore a null that is written back as
+//! empty. [`Record::from_bytes`] is the strict form that refuses trailing bytes.
 
+pub mod connect;
 pub mod data;
 pub mod error_code;
+mod field;
+pub mod four_letter;
+pub mod frame;
+pub mod header;
 pub mod ids;
 pub mod jute;
+pub mod multi;
+pub mod request;
+pub mod response;
+pub mod watcher;
 
-pub use data::{Acl, CreateMode, Id, OpCode, Perms, Stat};
+pub use connect::{session_password, ConnectRequest, ConnectResponse, PASSWORD_LEN};
+pub use data::{read_acl_vec, write_acl_vec, Acl, CreateMode, Id, OpCode, Perms, Stat, STAT_LEN};
 pub use error_code::ErrorCode;
+pub use four_letter::FourLetterWord;
+pub use frame::{decode_frame, encode_frame, write_frame, FrameError, DEFAULT_MAX_BUFFER};
+pub use header::{MultiHeader, ReplyHeader, RequestHeader};
 pub use ids::{Epoch, SessionId, Sid, Xid, Zxid};
-pub use jute::{DecodeError, Reader, Record};
+pub use jute::{DecodeError, Reader, Record, Writer};
+pub use multi::{MultiOp, MultiRequest, MultiResponse, MultiResult};
+pub use request::{
+    AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest, CreateRequest,
+    CreateTtlRequest, DeleteContainerRequest, DeleteRequest, ExistsRequest, GetAclRequest,
+    GetAllChildrenNumberRequest, GetChildren2Request, GetChildrenRequest, GetDataRequest,
+    GetEphemeralsRequest, GetSaslRequest, ReconfigRequest, RemoveWatchesRequest, Request,
+    SetAclRequest, SetDataRequest, SetWatches, SetWatches2, SyncRequest,
+};
+pub use response::{
+    ClientInfo, Create2Response, CreateResponse, ErrorResponse, ExistsResponse, GetAclResponse,
+    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
+    GetEphemeralsResponse, Reply, Response, SetAclResponse, SetDataResponse, SetSaslResponse,
+    SyncResponse, WhoAmIResponse,
+};
+pub use watcher::{
+    encode_notification, AddWatchMode, EventType, KeeperState, WatcherEvent, WatcherType,
+};
