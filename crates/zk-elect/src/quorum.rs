@@ -253,7 +253,14 @@ mod tests {
 
     #[test]
     fn hierarchical_needs_a_majority_of_weight_in_a_majority_of_groups() {
-        let table: &[(&[(&str, &str)], &[u64], bool, &str)] = &[
+        // (extra zoo.cfg lines, set, quorum?, why)
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            &'static [u64],
+            bool,
+            &'static str,
+        );
+        let table: &[Case] = &[
             (
                 &[],
                 &[1, 2, 4, 5],
