@@ -192,6 +192,34 @@ mod tests {
     }
 
     #[test]
+    fn reference_connect_exchange_is_framed_with_0x2d_and_0x25() {
+        let mut wire = Vec::new();
+        crate::frame::encode_frame(&NEW_SESSION_REQUEST, &mut wire);
+        assert_eq!(wire[..4], [0, 0, 0, 0x2d]);
+        let (consumed, payload) = crate::frame::decode_frame(&wire, crate::DEFAULT_MAX_BUFFER)
+            .unwrap()
+            .unwrap();
+        assert_eq!(consumed, 49);
+        let request = ConnectRequest::from_bytes(payload).unwrap();
+
+        let session_id = SessionId(0x0100_0000_0000_0001);
+        let response = ConnectResponse {
+            protocol_version: 0,
+            timeout_ms: request.timeout_ms,
+            session_id,
+            password: session_password(session_id).to_vec(),
+            read_only: request.read_only.map(|_| false),
+        };
+        let mut wire = Vec::new();
+        crate::frame::write_frame(&mut wire, |out| response.encode(out));
+        assert_eq!(wire[..12], [0, 0, 0, 0x25, 0, 0, 0, 0, 0, 0, 0x75, 0x30]);
+        assert_eq!(wire[12..20], session_id.0.to_be_bytes());
+        assert_eq!(wire[20..24], [0, 0, 0, 0x10]);
+        assert_eq!(wire[24..40], session_password(session_id));
+        assert_eq!(wire[40..], [0]);
+    }
+
+    #[test]
     fn old_clients_connect_request_has_no_read_only_byte() {
         let request = ConnectRequest::from_bytes(&NEW_SESSION_REQUEST[..44]).unwrap();
         assert_eq!(request.read_only, None);
@@ -222,6 +250,62 @@ mod tests {
         let response = ConnectResponse::invalid(&old);
         assert_eq!(response.to_bytes().len(), 36);
         assert_eq!(response.password, [0; 16]);
+    }
+
+    #[test]
+    fn session_password_of_session_zero_is_hand_computable() {
+        // Seed 0 ^ 0xB3415C00, scrambled: 0xB3415C00 ^ 0x5DEECE66D = 0x56DADBA6D.
+        // Next state: (0x56DADBA6D * 0x5DEECE66D + 0xB) mod 2^48 = 0x4ACD2AF24E74, whose top 32
+        // bits 0x4ACD2AF2 give the first four bytes low byte first: f2 2a cd 4a.
+        let password = session_password(SessionId(0));
+        assert_eq!(password[..4], [0xf2, 0x2a, 0xcd, 0x4a]);
+    }
+
+    #[test]
+    fn session_password_matches_java_util_random() {
+        // From `new java.util.Random(id ^ 0xB3415C00L).nextBytes(b)` on OpenJDK.
+        let cases: [(i64, [u8; 16]); 4] = [
+            (
+                0,
+                [
+                    0xf2, 0x2a, 0xcd, 0x4a, 0x97, 0xe6, 0x9d, 0x6d, 0x20, 0xa4, 0x9b, 0xb6, 0x38,
+                    0xea, 0xdb, 0x38,
+                ],
+            ),
+            (
+                0x7f00_016b_2a3c_0000,
+                [
+                    0x06, 0xc9, 0x64, 0xae, 0x1b, 0x2d, 0xa2, 0x1f, 0x54, 0x42, 0x78, 0xd3, 0x5c,
+                    0xfe, 0xdd, 0xa8,
+                ],
+            ),
+            (
+                -1,
+                [
+                    0x20, 0xf6, 0x2c, 0xb5, 0x64, 0x8d, 0xc2, 0xd7, 0x71, 0x47, 0x1c, 0x8a, 0x24,
+                    0x86, 0xa9, 0xee,
+                ],
+            ),
+            (
+                0x72a1_b2c3_d4e5_0000,
+                [
+                    0xf1, 0x9d, 0xeb, 0x2d, 0x2a, 0xf7, 0xf9, 0xa1, 0xb7, 0xc4, 0x36, 0x7a, 0x83,
+                    0x74, 0x64, 0xde,
+                ],
+            ),
+        ];
+        for (id, expected) in cases {
+            assert_eq!(session_password(SessionId(id)), expected, "session {id:#x}");
+        }
+    }
+
+    #[test]
+    fn session_password_ignores_the_top_16_bits_like_java() {
+        // java.util.Random keeps only 48 bits of its seed.
+        assert_eq!(
+            session_password(SessionId(1)),
+            session_password(SessionId(0x0100_0000_0000_0001))
+        );
     }
 
     #[test]
