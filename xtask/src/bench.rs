@@ -1,7 +1,958 @@
-//! `cargo xtask bench` (being written).
+//! `cargo xtask bench`: the workspace's criterion suites and whole-server benchmarks.
+//!
+//! - `cargo xtask bench`: both, with default durations.
+//! - `cargo xtask bench criterion [ARGS]`: `cargo bench --workspace [ARGS]`.
+//! - `cargo xtask bench servers [--duration-s S] [--warmup-s W] [--quick] [--only ours|apache]
+//!   [--znodes N] [--no-docs]`: builds `zk-server` and `zk-bench` in release, starts our server
+//!   and Apache ZooKeeper 3.8 one at a time on this machine (fresh data directories under
+//!   `target/bench/`), drives each with the same `zk-bench` runs (ops get/set/create x sessions
+//!   1/16/64, 100-byte values, closed loop), measures each server's RSS with N znodes loaded, and
+//!   rewrites the generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->`
+//!   and `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
 
-use anyhow::{bail, Result};
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-pub(crate) fn run(_args: &[String]) -> Result<()> {
-    bail!("cargo xtask bench is not written yet")
+use anyhow::{bail, Context, Result};
+
+use crate::util::{cargo, run as exec, workspace_root};
+
+/// Port of our server during the benchmark.
+const OURS_PORT: u16 = 32181;
+/// Port of Apache ZooKeeper during the benchmark.
+const APACHE_PORT: u16 = 32182;
+/// Markers around the generated part of `docs/benchmarks.md`.
+const BEGIN_MARKER: &str = "<!-- servers:begin -->";
+const END_MARKER: &str = "<!-- servers:end -->";
+const OPS: [&str; 3] = ["get", "set", "create"];
+const SESSIONS: [u32; 3] = [1, 16, 64];
+const VALUE_BYTES: u32 = 100;
+
+const USAGE: &str = "\
+usage: cargo xtask bench                       criterion suites, then the server comparison
+       cargo xtask bench criterion [ARGS]      cargo bench --workspace [ARGS]
+       cargo xtask bench servers [OPTIONS]     our zk-server vs Apache ZooKeeper 3.8
+
+servers options:
+  --duration-s S      measured seconds per cell (default 8; --quick: 2)
+  --warmup-s W        warmup seconds per cell (default 2; --quick: 1)
+  --quick             short cells, for checking that the tool works
+  --only ours|apache  run one server only (the other's columns say \"not run\")
+  --znodes N          znodes loaded for the memory row (default 100000)
+  --no-docs           do not rewrite docs/benchmarks.md";
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        None => {
+            run_criterion(&[])?;
+            run_servers(&ServersOptions::default(), "cargo xtask bench")
+        }
+        Some("criterion") => run_criterion(&args[1..]),
+        Some("servers") => {
+            let options = ServersOptions::parse(&args[1..])?;
+            let command = format!("cargo xtask bench {}", args.join(" "));
+            run_servers(&options, &command)
+        }
+        Some("help" | "--help" | "-h") => {
+            eprintln!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprintln!("{USAGE}");
+            bail!("unknown bench command {other:?}")
+        }
+    }
+}
+
+fn run_criterion(extra: &[String]) -> Result<()> {
+    exec(cargo().args(["bench", "--workspace"]).args(extra))
+}
+
+/// Which server a run is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Ours,
+    Apache,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Ours => "ours",
+            Side::Apache => "apache",
+        }
+    }
+
+    fn port(self) -> u16 {
+        match self {
+            Side::Ours => OURS_PORT,
+            Side::Apache => APACHE_PORT,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Side::Ours => "our zk-server",
+            Side::Apache => "Apache ZooKeeper",
+        }
+    }
+}
+
+/// Options of `cargo xtask bench servers`.
+#[derive(Clone, Debug, PartialEq)]
+struct ServersOptions {
+    duration_s: f64,
+    warmup_s: f64,
+    quick: bool,
+    only: Option<Side>,
+    znodes: u64,
+    write_docs: bool,
+}
+
+impl Default for ServersOptions {
+    fn default() -> Self {
+        ServersOptions {
+            duration_s: 8.0,
+            warmup_s: 2.0,
+            quick: false,
+            only: None,
+            znodes: 100_000,
+            write_docs: true,
+        }
+    }
+}
+
+impl ServersOptions {
+    fn parse(args: &[String]) -> Result<ServersOptions> {
+        let mut options = ServersOptions::default();
+        let mut duration = None;
+        let mut warmup = None;
+        let mut iter = args.iter();
+        while let Some(flag) = iter.next() {
+            let mut value = || {
+                iter.next()
+                    .map(String::as_str)
+                    .with_context(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--duration-s" => duration = Some(seconds(value()?, flag)?),
+                "--warmup-s" => warmup = Some(seconds(value()?, flag)?),
+                "--quick" => options.quick = true,
+                "--only" => {
+                    options.only = Some(match value()? {
+                        "ours" => Side::Ours,
+                        "apache" | "zookeeper" => Side::Apache,
+                        other => bail!("--only wants ours or apache, got {other:?}"),
+                    })
+                }
+                "--znodes" => {
+                    let text = value()?;
+                    options.znodes = text
+                        .parse()
+                        .with_context(|| format!("--znodes wants a count, got {text:?}"))?;
+                }
+                "--no-docs" => options.write_docs = false,
+                other => {
+                    eprintln!("{USAGE}");
+                    bail!("unknown servers option {other:?}");
+                }
+            }
+        }
+        if options.quick {
+            options.duration_s = 2.0;
+            options.warmup_s = 1.0;
+        }
+        options.duration_s = duration.unwrap_or(options.duration_s);
+        options.warmup_s = warmup.unwrap_or(options.warmup_s);
+        if options.duration_s <= 0.0 {
+            bail!("--duration-s must be positive");
+        }
+        Ok(options)
+    }
+
+    fn sides(&self) -> Vec<Side> {
+        match self.only {
+            Some(side) => vec![side],
+            None => vec![Side::Ours, Side::Apache],
+        }
+    }
+}
+
+fn seconds(text: &str, flag: &str) -> Result<f64> {
+    let value: f64 = text
+        .parse()
+        .with_context(|| format!("{flag} wants seconds, got {text:?}"))?;
+    if !value.is_finite() || value < 0.0 {
+        bail!("{flag} wants a non-negative number of seconds, got {text:?}");
+    }
+    Ok(value)
+}
+
+/// The measurements of one `zk-bench` load run, read from its JSON line.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Cell {
+    ops_per_s: f64,
+    p50_us: f64,
+    p99_us: f64,
+    errors: u64,
+}
+
+/// Everything measured on one server.
+#[derive(Debug, Default)]
+struct SideResults {
+    /// `(op, sessions)` -> the cell, or why it failed.
+    cells: Vec<(String, u32, Result<Cell, String>)>,
+    rss_empty_kib: Option<u64>,
+    rss_loaded_kib: Option<u64>,
+    populate_s: Option<f64>,
+}
+
+impl SideResults {
+    fn cell(&self, op: &str, sessions: u32) -> Option<&Result<Cell, String>> {
+        self.cells
+            .iter()
+            .find(|(o, s, _)| o == op && *s == sessions)
+            .map(|(_, _, cell)| cell)
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        })
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
+    let started = Instant::now();
+    let sides = options.sides();
+    let release = target_dir().join("release");
+    let bench_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&bench_dir)?;
+
+    exec(cargo().args(["build", "--release", "-p", "zk-bench"]))?;
+    if sides.contains(&Side::Ours) {
+        let built = exec(cargo().args(["build", "--release", "-p", "zk-server"]));
+        if let Err(error) = built {
+            bail!(
+                "our zk-server does not build ({error:#}).\n\
+                 To measure Apache ZooKeeper alone: cargo xtask bench servers --only apache"
+            );
+        }
+    }
+    let generator = release.join("zk-bench");
+    let mut results_log = String::new();
+    let mut all = Vec::new();
+    for &side in &sides {
+        let results = bench_side(side, options, &release, &bench_dir, &generator).map_err(
+            |error| match side {
+                Side::Ours => error.context(
+                    "benchmarking our zk-server failed; to measure Apache ZooKeeper alone run \
+                     `cargo xtask bench servers --only apache`",
+                ),
+                Side::Apache => error.context("benchmarking Apache ZooKeeper failed"),
+            },
+        )?;
+        for (op, sessions, cell) in &results.cells {
+            if let Ok(cell) = cell {
+                let _ = writeln!(
+                    results_log,
+                    "{{\"side\":\"{}\",\"op\":\"{op}\",\"sessions\":{sessions},\"ops_per_s\":{:.1},\
+                     \"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":{}}}",
+                    side.name(),
+                    cell.ops_per_s,
+                    cell.p50_us,
+                    cell.p99_us,
+                    cell.errors
+                );
+            }
+        }
+        all.push((side, results));
+    }
+    std::fs::write(bench_dir.join("servers.jsonl"), &results_log)?;
+
+    let ours = all.iter().find(|(s, _)| *s == Side::Ours).map(|(_, r)| r);
+    let apache = all.iter().find(|(s, _)| *s == Side::Apache).map(|(_, r)| r);
+    let section = render_section(options, command, ours, apache);
+    eprintln!("\n{section}");
+    if options.write_docs {
+        let docs = workspace_root().join("docs/benchmarks.md");
+        let old = std::fs::read_to_string(&docs).unwrap_or_default();
+        std::fs::write(&docs, replace_section(&old, &section))?;
+        eprintln!("wrote {}", docs.display());
+    }
+    eprintln!(
+        "cargo xtask bench servers: done in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Memory on a fresh server, then the load matrix on another fresh one.
+fn bench_side(
+    side: Side,
+    options: &ServersOptions,
+    release: &Path,
+    bench_dir: &Path,
+    generator: &Path,
+) -> Result<SideResults> {
+    let mut results = SideResults::default();
+    let address = format!("127.0.0.1:{}", side.port());
+
+    eprintln!(
+        "\n== {}: memory with {} znodes",
+        side.title(),
+        options.znodes
+    );
+    {
+        let server = Server::start(
+            side,
+            release,
+            &bench_dir.join(format!("{}-memory", side.name())),
+        )?;
+        // Let a JVM finish starting up before the empty reading.
+        std::thread::sleep(Duration::from_secs(1));
+        results.rss_empty_kib = rss_kib(server.pid);
+        if options.znodes > 0 {
+            let line = zk_bench(
+                generator,
+                &[
+                    "--server",
+                    &address,
+                    "--populate",
+                    &options.znodes.to_string(),
+                    "--value-bytes",
+                    &VALUE_BYTES.to_string(),
+                    "--sessions",
+                    "4",
+                    "--pid",
+                    &server.pid.to_string(),
+                ],
+            )?;
+            results.rss_loaded_kib = json_number(&line, "rss_kib").map(|kib| kib as u64);
+            results.populate_s = json_number(&line, "seconds");
+        }
+        server.stop()?;
+    }
+
+    eprintln!("\n== {}: load matrix", side.title());
+    let server = Server::start(
+        side,
+        release,
+        &bench_dir.join(format!("{}-load", side.name())),
+    )?;
+    for op in OPS {
+        for sessions in SESSIONS {
+            let line = zk_bench(
+                generator,
+                &[
+                    "--server",
+                    &address,
+                    "--op",
+                    op,
+                    "--sessions",
+                    &sessions.to_string(),
+                    "--value-bytes",
+                    &VALUE_BYTES.to_string(),
+                    "--duration-s",
+                    &options.duration_s.to_string(),
+                    "--warmup-s",
+                    &options.warmup_s.to_string(),
+                ],
+            );
+            let cell = line.map_err(|error| format!("{error:#}")).and_then(|line| {
+                Ok(Cell {
+                    ops_per_s: json_number(&line, "ops_per_s").ok_or("no ops_per_s")?,
+                    p50_us: json_number(&line, "p50_us").ok_or("no p50_us")?,
+                    p99_us: json_number(&line, "p99_us").ok_or("no p99_us")?,
+                    errors: json_number(&line, "errors").unwrap_or(0.0) as u64,
+                })
+            });
+            if let Err(error) = &cell {
+                eprintln!("  {op} x{sessions} failed: {error}");
+            }
+            results.cells.push((op.to_owned(), sessions, cell));
+            if !server.is_alive() {
+                bail!("{} died during {op} x{sessions}", side.title());
+            }
+        }
+    }
+    server.stop()?;
+    Ok(results)
+}
+
+/// Runs `zk-bench` and returns its JSON line; its human line is echoed.
+fn zk_bench(generator: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new(generator)
+        .args(args)
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start {}", generator.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in stdout.lines().filter(|line| !line.starts_with('{')) {
+        eprintln!("  {line}");
+    }
+    if !output.status.success() {
+        bail!("zk-bench {} failed with {}", args.join(" "), output.status);
+    }
+    stdout
+        .lines()
+        .find(|line| line.starts_with('{'))
+        .map(str::to_owned)
+        .context("zk-bench printed no JSON line")
+}
+
+/// The number after `"key":` in a flat JSON line (`None` for null or a missing key).
+fn json_number(line: &str, key: &str) -> Option<f64> {
+    let pattern = format!("\"{key}\":");
+    let start = line.find(&pattern)? + pattern.len();
+    let rest = &line[start..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end].trim().parse().ok()
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A server started for the benchmark; stopped on drop if [`Server::stop`] was not called.
+struct Server {
+    side: Side,
+    pid: u32,
+    dir: PathBuf,
+    child: Option<Child>,
+    stopped: bool,
+}
+
+impl Server {
+    fn start(side: Side, release: &Path, dir: &Path) -> Result<Server> {
+        stop_leftover(side, dir);
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        std::fs::create_dir_all(dir.join("data"))?;
+        let port = side.port();
+        if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok() {
+            bail!(
+                "port {port} is already in use: stop whatever listens there \
+                 (an earlier run's server?) and try again"
+            );
+        }
+        let server = match side {
+            Side::Ours => Server::start_ours(release, dir)?,
+            Side::Apache => Server::start_apache(dir)?,
+        };
+        eprintln!(
+            "{} on 127.0.0.1:{port} (pid {}, data in {})",
+            side.title(),
+            server.pid,
+            dir.display()
+        );
+        Ok(server)
+    }
+
+    fn start_ours(release: &Path, dir: &Path) -> Result<Server> {
+        let binary = release.join("zk-server");
+        if !binary.exists() {
+            bail!(
+                "our server binary {} does not exist (is zk-server's [[bin]] written yet?); \
+                 to measure Apache ZooKeeper alone: cargo xtask bench servers --only apache",
+                binary.display()
+            );
+        }
+        let config = dir.join("zoo.cfg");
+        std::fs::write(
+            &config,
+            format!(
+                "tickTime=2000\ndataDir={}\nclientPort={OURS_PORT}\nclientPortAddress=127.0.0.1\n\
+                 maxClientCnxns=0\n4lw.commands.whitelist=*\n",
+                dir.join("data").display()
+            ),
+        )?;
+        let log = std::fs::File::create(dir.join("server.log"))?;
+        let child = Command::new(&binary)
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("could not start {}", binary.display()))?;
+        let pid = child.id();
+        std::fs::write(dir.join("pid"), pid.to_string())?;
+        let mut server = Server {
+            side: Side::Ours,
+            pid,
+            dir: dir.to_path_buf(),
+            child: Some(child),
+            stopped: false,
+        };
+        server.wait_ready().map_err(|error| {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            error.context(format!(
+                "our zk-server did not come up; last lines of {}:\n{}\n\
+                 To measure Apache ZooKeeper alone: cargo xtask bench servers --only apache",
+                dir.join("server.log").display(),
+                tail.join("\n")
+            ))
+        })?;
+        Ok(server)
+    }
+
+    fn start_apache(dir: &Path) -> Result<Server> {
+        exec(
+            Command::new(workspace_root().join("scripts/apache-zookeeper.sh"))
+                .arg("start")
+                .arg(APACHE_PORT.to_string())
+                .arg(dir),
+        )
+        .context("Apache ZooKeeper did not start (is Debian's `zookeeper` package installed?)")?;
+        let pid = std::fs::read_to_string(dir.join("pid"))?
+            .trim()
+            .parse()
+            .context("bad pid file from scripts/apache-zookeeper.sh")?;
+        Ok(Server {
+            side: Side::Apache,
+            pid,
+            dir: dir.to_path_buf(),
+            child: None,
+            stopped: false,
+        })
+    }
+
+    /// Waits until the server answers `ruok` with `imok`, or (for a server without four-letter
+    /// words) has accepted a few connections in a row.
+    fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut accepted = 0;
+        while Instant::now() < deadline {
+            if !self.is_alive() {
+                bail!("the server exited during startup");
+            }
+            match ruok(self.side.port()) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    accepted += 1;
+                    if accepted >= 5 {
+                        eprintln!(
+                            "(server accepts connections but does not answer ruok; going on)"
+                        );
+                        return Ok(());
+                    }
+                }
+                Err(_) => accepted = 0,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        bail!("no answer on port {} within 30 s", self.side.port())
+    }
+
+    fn is_alive(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid)).exists() && !is_zombie(self.pid)
+    }
+
+    fn stop(mut self) -> Result<()> {
+        self.stopped = true;
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        match self.side {
+            Side::Ours => {
+                let _ = Command::new("kill")
+                    .arg(self.pid.to_string())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+            Side::Apache => {
+                let _ = Command::new(workspace_root().join("scripts/apache-zookeeper.sh"))
+                    .arg("stop")
+                    .arg(&self.dir)
+                    .status();
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(child) = &mut self.child {
+                if child.try_wait()?.is_some() {
+                    break;
+                }
+            } else if !self.is_alive() {
+                break;
+            }
+            if Instant::now() > deadline {
+                if let Some(child) = &mut self.child {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                bail!("{} (pid {}) did not stop", self.side.title(), self.pid);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = std::fs::remove_file(self.dir.join("pid"));
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = self.shutdown();
+        }
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Stops a server an interrupted earlier run left in `dir` (found by its pid file).
+fn stop_leftover(side: Side, dir: &Path) {
+    let Ok(pid) = std::fs::read_to_string(dir.join("pid")) else {
+        return;
+    };
+    let pid = pid.trim();
+    match side {
+        Side::Apache => {
+            let _ = Command::new(workspace_root().join("scripts/apache-zookeeper.sh"))
+                .arg("stop")
+                .arg(dir)
+                .status();
+        }
+        Side::Ours => {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("zk-server") {
+                let _ = Command::new("kill").arg(pid).status();
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// `Ok(true)` when the server answered `imok`, `Ok(false)` when it accepted the connection but
+/// did not, `Err` when nothing listens.
+fn ruok(port: u16) -> std::io::Result<bool> {
+    let mut stream = TcpStream::connect_timeout(&local(port), Duration::from_millis(500))?;
+    stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+    stream.write_all(b"ruok")?;
+    let mut answer = Vec::new();
+    let _ = stream.take(16).read_to_end(&mut answer);
+    Ok(answer == b"imok")
+}
+
+// ---- the generated docs section -------------------------------------------------------------
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .ok()?;
+    let text = if output.stdout.is_empty() {
+        output.stderr
+    } else {
+        output.stdout
+    };
+    let text = String::from_utf8_lossy(&text);
+    let first = text.lines().next()?.trim().to_owned();
+    (!first.is_empty()).then_some(first)
+}
+
+fn machine_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim())
+        .to_owned();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kib| format!(", {} GiB RAM", (kib + (1 << 19)) >> 20))
+        .unwrap_or_default();
+    format!("{cores} cores (nproc), {model}{memory}")
+}
+
+fn git_commit() -> String {
+    let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"])
+        .unwrap_or_else(|| "unknown".to_owned());
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(workspace_root())
+        .output()
+        .map(|output| !output.stdout.is_empty())
+        .unwrap_or(false);
+    if dirty {
+        format!("{commit} (with uncommitted changes)")
+    } else {
+        commit
+    }
+}
+
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn micros(value: f64) -> String {
+    if value >= 10_000.0 {
+        thousands(value)
+    } else if value >= 100.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map_or("n/a".to_owned(), |kib| {
+        format!("{:.0} MiB", kib as f64 / 1024.0)
+    })
+}
+
+fn render_section(
+    options: &ServersOptions,
+    command: &str,
+    ours: Option<&SideResults>,
+    apache: Option<&SideResults>,
+) -> String {
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+        .unwrap_or_else(|| "unknown date".to_owned());
+    let apache_version = command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"])
+        .unwrap_or_else(|| "unknown".to_owned());
+    let java = command_output("java", &["-version"]).unwrap_or_else(|| "java".to_owned());
+    let mut s = String::new();
+    let _ = writeln!(s, "{BEGIN_MARKER}");
+    let _ = writeln!(
+        s,
+        "<!-- generated by `cargo xtask bench servers`; edits between the markers are lost -->\n"
+    );
+    if options.quick {
+        let _ = writeln!(
+            s,
+            "**Trial run (`--quick`): cells this short only show that the tool works; \
+             do not quote these figures.**\n"
+        );
+    }
+    let _ = writeln!(s, "- Date: {date}");
+    let _ = writeln!(s, "- Machine: {}", machine_description());
+    let _ = writeln!(s, "- Commit: {}", git_commit());
+    let _ = writeln!(s, "- Command: `{command}`");
+    let _ = writeln!(
+        s,
+        "- Servers: our `zk-server` (release build) on 127.0.0.1:{OURS_PORT}; Apache ZooKeeper \
+         {apache_version} (Debian package, {java}, `-Xmx1g`) on 127.0.0.1:{APACHE_PORT}; \
+         standalone, one at a time, fresh data directories"
+    );
+    let _ = writeln!(
+        s,
+        "- Load: `zk-bench`, closed loop (one request in flight per session, each session its \
+         own TCP connection), {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
+        options.warmup_s, options.duration_s
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| op | sessions | ops/s ours | ops/s ZooKeeper | ours / ZooKeeper | \
+         p50 / p99 ours (µs) | p50 / p99 ZooKeeper (µs) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for op in OPS {
+        for sessions in SESSIONS {
+            let ours_cell = ours.and_then(|r| r.cell(op, sessions));
+            let apache_cell = apache.and_then(|r| r.cell(op, sessions));
+            let rate = |cell: Option<&Result<Cell, String>>| match cell {
+                None => "not run".to_owned(),
+                Some(Err(_)) => "failed".to_owned(),
+                Some(Ok(cell)) if cell.errors > 0 => {
+                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
+                }
+                Some(Ok(cell)) => thousands(cell.ops_per_s),
+            };
+            let latency = |cell: Option<&Result<Cell, String>>| match cell {
+                Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
+                _ => "–".to_owned(),
+            };
+            let ratio = match (ours_cell, apache_cell) {
+                (Some(Ok(a)), Some(Ok(b))) if b.ops_per_s > 0.0 => {
+                    format!("{:.2}", a.ops_per_s / b.ops_per_s)
+                }
+                _ => "–".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "| {op} | {sessions} | {} | {} | {ratio} | {} | {} |",
+                rate(ours_cell),
+                rate(apache_cell),
+                latency(ours_cell),
+                latency(apache_cell),
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "| resident memory (VmRSS) | ours | ZooKeeper |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| empty server, just started | {} | {} |",
+        mib(ours.and_then(|r| r.rss_empty_kib)),
+        mib(apache.and_then(|r| r.rss_empty_kib)),
+    );
+    let _ = writeln!(
+        s,
+        "| after creating {} znodes of {VALUE_BYTES} bytes | {} | {} |",
+        thousands(options.znodes as f64),
+        mib(ours.and_then(|r| r.rss_loaded_kib)),
+        mib(apache.and_then(|r| r.rss_loaded_kib)),
+    );
+    let populate = |r: Option<&SideResults>| {
+        r.and_then(|r| r.populate_s)
+            .map_or("–".to_owned(), |s| format!("{s:.1} s"))
+    };
+    let _ = writeln!(
+        s,
+        "| (time to create them, 4 sessions x 64 in flight) | {} | {} |",
+        populate(ours),
+        populate(apache),
+    );
+    let failures: Vec<String> = [(Side::Ours, ours), (Side::Apache, apache)]
+        .iter()
+        .filter_map(|(side, r)| r.map(|r| (side, r)))
+        .flat_map(|(side, r)| {
+            r.cells.iter().filter_map(move |(op, sessions, cell)| {
+                cell.as_ref()
+                    .err()
+                    .map(|error| format!("- {} {op} x{sessions}: {error}", side.title()))
+            })
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\nFailed cells:\n\n{}", failures.join("\n"));
+    }
+    let _ = write!(s, "{END_MARKER}");
+    s
+}
+
+/// `old` with the text between the markers replaced by `section` (which holds the markers);
+/// appended when the markers are missing.
+fn replace_section(old: &str, section: &str) -> String {
+    match (old.find(BEGIN_MARKER), old.find(END_MARKER)) {
+        (Some(begin), Some(end)) if begin < end => {
+            let after = &old[end + END_MARKER.len()..];
+            format!("{}{section}{after}", &old[..begin])
+        }
+        _ => {
+            let mut text = old.trim_end().to_owned();
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str("## Whole servers: ours vs Apache ZooKeeper\n\n");
+            text.push_str(section);
+            text.push('\n');
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn servers_options() {
+        assert_eq!(
+            ServersOptions::parse(&[]).unwrap(),
+            ServersOptions::default()
+        );
+        let quick = ServersOptions::parse(&strings("--quick --only apache")).unwrap();
+        assert_eq!((quick.duration_s, quick.warmup_s), (2.0, 1.0));
+        assert_eq!(quick.sides(), vec![Side::Apache]);
+        let explicit =
+            ServersOptions::parse(&strings("--quick --duration-s 5 --znodes 10 --no-docs"))
+                .unwrap();
+        assert_eq!(explicit.duration_s, 5.0);
+        assert_eq!(explicit.znodes, 10);
+        assert!(!explicit.write_docs);
+        assert!(ServersOptions::parse(&strings("--only both")).is_err());
+        assert!(ServersOptions::parse(&strings("--duration-s 0")).is_err());
+        assert!(ServersOptions::parse(&strings("--bogus")).is_err());
+    }
+
+    #[test]
+    fn numbers_are_read_from_a_json_line() {
+        let line = r#"{"op":"get","ops_per_s":1234.500,"p50_us":88.000,"rss_kib":null}"#;
+        assert_eq!(json_number(line, "ops_per_s"), Some(1234.5));
+        assert_eq!(json_number(line, "p50_us"), Some(88.0));
+        assert_eq!(json_number(line, "rss_kib"), None);
+        assert_eq!(json_number(line, "missing"), None);
+    }
+
+    #[test]
+    fn the_section_between_markers_is_replaced() {
+        let old = format!("intro\n{BEGIN_MARKER}\nold\n{END_MARKER}\ntail\n");
+        let new = replace_section(&old, &format!("{BEGIN_MARKER}\nnew\n{END_MARKER}"));
+        assert_eq!(
+            new,
+            format!("intro\n{BEGIN_MARKER}\nnew\n{END_MARKER}\ntail\n")
+        );
+        let appended = replace_section("intro\n", &format!("{BEGIN_MARKER}\nx\n{END_MARKER}"));
+        assert!(appended.starts_with("intro\n\n## "));
+        assert!(appended.ends_with(&format!("{END_MARKER}\n")));
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_the_table() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(micros(42.26), "42.3");
+        assert_eq!(micros(250.4), "250");
+        assert_eq!(micros(12345.0), "12,345");
+        assert_eq!(mib(Some(2048)), "2 MiB");
+        assert_eq!(mib(None), "n/a");
+    }
 }
