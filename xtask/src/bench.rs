@@ -460,12 +460,15 @@ impl Server {
             Side::Ours => Server::start_ours(release, dir)?,
             Side::Apache => Server::start_apache(dir)?,
         };
-        eprintln!(
-            "{} on 127.0.0.1:{port} (pid {}, data in {})",
-            side.title(),
-            server.pid,
-            dir.display()
-        );
+        if side == Side::Ours {
+            // (scripts/apache-zookeeper.sh prints its own line.)
+            eprintln!(
+                "{} on 127.0.0.1:{port} (pid {}, data in {})",
+                side.title(),
+                server.pid,
+                dir.display()
+            );
+        }
         Ok(server)
     }
 
@@ -736,7 +739,7 @@ fn thousands(value: f64) -> String {
 }
 
 fn micros(value: f64) -> String {
-    if value >= 10_000.0 {
+    if value >= 1_000.0 {
         thousands(value)
     } else if value >= 100.0 {
         format!("{value:.0}")
@@ -761,7 +764,13 @@ fn render_section(
         .unwrap_or_else(|| "unknown date".to_owned());
     let apache_version = command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"])
         .unwrap_or_else(|| "unknown".to_owned());
-    let java = command_output("java", &["-version"]).unwrap_or_else(|| "java".to_owned());
+    let java = command_output("java", &["-version"])
+        .and_then(|line| {
+            line.split('"')
+                .nth(1)
+                .map(|version| format!("OpenJDK {version}"))
+        })
+        .unwrap_or_else(|| "Java".to_owned());
     let mut s = String::new();
     let _ = writeln!(s, "{BEGIN_MARKER}");
     let _ = writeln!(
@@ -952,6 +961,7 @@ mod tests {
         assert_eq!(micros(42.26), "42.3");
         assert_eq!(micros(250.4), "250");
         assert_eq!(micros(12345.0), "12,345");
+        assert_eq!(micros(1810.2), "1,810");
         assert_eq!(mib(Some(2048)), "2 MiB");
         assert_eq!(mib(None), "n/a");
     }
