@@ -1,1 +1,46 @@
-//! The ZooKeeper data tree: znodes, Stat bookkeeping, ACLs, transactions; no IO, no clock.
+//! The ZooKeeper data tree with ZooKeeper 3.8's semantics: znodes, Stat bookkeeping, ACLs,
+//! ephemerals, containers and TTL nodes, and the transactions that change them. No IO, no clock:
+//! time comes in with each request and each txn header.
+//!
+//! The write path has two stages, as in ZooKeeper:
+//!
+//! 1. [`DataTree::prepare`] (the leader's `PrepRequestProcessor`) checks an [`Op`] against the
+//!    tree (plus [`PendingChanges`] not yet applied) and produces a [`Txn`], an error txn when
+//!    a check fails;
+//! 2. [`DataTree::apply`] (every replica's `DataTree.processTxn`) applies a logged [`Txn`] and
+//!    returns the result for the reply and the [`TreeEvent`]s for the watch registry.
+//!
+//! ```
+//! use zk_proto::{Acl, CreateMode, SessionId, Zxid};
+//! use zk_tree::{DataTree, Op, RequestContext, TxnResult};
+//!
+//! let mut tree = DataTree::new();
+//! let ctx = RequestContext { session_id: SessionId(1), auth: &[], time_ms: 1000, zxid: Zxid(1) };
+//! let op = Op::Create {
+//!     path: "/app".into(),
+//!     data: b"hello".to_vec(),
+//!     acl: Acl::open_unsafe(),
+//!     mode: CreateMode::Persistent,
+//!     ttl_ms: None,
+//! };
+//! let txn = tree.prepare(&ctx, &op);
+//! let outcome = tree.apply(&ctx.header(1), &txn);
+//! assert!(matches!(outcome.result, TxnResult::Created { .. }));
+//! assert_eq!(tree.get_data("/app", &[]).map(|(data, _)| data.to_vec()), Ok(b"hello".to_vec()));
+//! ```
+
+pub mod acl;
+pub mod auth;
+pub mod ephemeral;
+pub mod path;
+pub mod prepare;
+pub mod tree;
+pub mod txn;
+
+pub use acl::{check_acl, fixup_acl, mask_digests, SharedAcl};
+pub use auth::{authenticate, digest_id, generate_digest, AuthFailed};
+pub use ephemeral::{EphemeralType, CONTAINER_OWNER, MAX_TTL_MS};
+pub use path::validate_path;
+pub use prepare::{PendingChanges, RequestContext};
+pub use tree::{DataTree, SnapshotError, SnapshotNode, StatPersisted, TreeConfig, TreeSnapshot};
+pub use txn::{ApplyOutcome, Op, TreeEvent, TreeEventKind, Txn, TxnHeader, TxnResult};

@@ -1,0 +1,887 @@
+//! The data tree: znodes with their persisted Stat, the ephemeral/container/TTL indexes, the
+//! session table snapshot, the apply stage (`DataTree.processTxn` of ZooKeeper 3.8) and the
+//! reads with their ACL checks (`FinalRequestProcessor`).
+//!
+//! Nodes live in one ordered map from full path to node; each node keeps the sorted names of
+//! its children and a reference into an ACL cache shared by all nodes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
+
+use crate::acl::{check_acl, mask_digests, AclCache, AclRef, SharedAcl};
+use crate::ephemeral::EphemeralType;
+use crate::path::split_path;
+use crate::txn::{ApplyOutcome, TreeEvent, TreeEventKind, Txn, TxnHeader, TxnResult};
+
+/// Settings of the tree.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct TreeConfig {
+    /// ZooKeeper's `zookeeper.extendedTypesEnabled`: whether TTL nodes may be created (and TTL
+    /// owners are recognised). ZooKeeper defaults to false; this server defaults to true.
+    pub extended_types_enabled: bool,
+}
+
+impl Default for TreeConfig {
+    fn default() -> TreeConfig {
+        TreeConfig {
+            extended_types_enabled: true,
+        }
+    }
+}
+
+/// The Stat fields a node stores (`StatPersisted`); the client view adds the data length and
+/// child count and translates cversion and the owner.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct StatPersisted {
+    /// The creating zxid.
+    pub czxid: Zxid,
+    /// The zxid of the last setData (or the create).
+    pub mzxid: Zxid,
+    /// Creation time in milliseconds.
+    pub ctime: i64,
+    /// Last modification time in milliseconds.
+    pub mtime: i64,
+    /// Number of setData.
+    pub version: i32,
+    /// Number of child creates (not the client-visible cversion).
+    pub cversion: i32,
+    /// Number of setACL.
+    pub aversion: i32,
+    /// 0, a session, the container marker or a TTL encoding.
+    pub ephemeral_owner: i64,
+    /// The zxid of the last child create or delete.
+    pub pzxid: Zxid,
+}
+
+impl StatPersisted {
+    /// The Stat of a node created by `zxid` at `time_ms` (`DataTree.createStat`).
+    pub fn created(zxid: Zxid, time_ms: i64, ephemeral_owner: i64) -> StatPersisted {
+        StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time_ms,
+            mtime: time_ms,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner,
+            pzxid: zxid,
+        }
+    }
+
+    /// The Stat clients see (`DataNode.copyStat`): cversion is `2 * cversion - numChildren`
+    /// and containers/TTL nodes show owner 0.
+    pub fn to_client(&self, data_length: usize, num_children: usize, extended: bool) -> Stat {
+        let num_children = i32::try_from(num_children).unwrap_or(i32::MAX);
+        let owner = match EphemeralType::of(self.ephemeral_owner, extended) {
+            EphemeralType::Normal(session) => session,
+            _ => SessionId(0),
+        };
+        Stat {
+            czxid: self.czxid,
+            mzxid: self.mzxid,
+            ctime: self.ctime,
+            mtime: self.mtime,
+            version: self.version,
+            cversion: self.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: self.aversion,
+            ephemeral_owner: owner,
+            data_length: i32::try_from(data_length).unwrap_or(i32::MAX),
+            num_children,
+            pzxid: self.pzxid,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
+    pub(crate) data: Box<[u8]>,
+    pub(crate) acl: AclRef,
+    pub(crate) stat: StatPersisted,
+    pub(crate) children: BTreeSet<Box<str>>,
+}
+
+/// One node of a [`TreeSnapshot`].
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct SnapshotNode {
+    /// The full path.
+    pub path: String,
+    /// The data.
+    pub data: Vec<u8>,
+    /// The index of the node's ACL in [`TreeSnapshot::acls`].
+    pub acl: u32,
+    /// The persisted Stat.
+    pub stat: StatPersisted,
+}
+
+/// A serialisable copy of the whole tree (nodes sorted by path, so parents come first).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct TreeSnapshot {
+    /// The zxid of the last txn applied.
+    pub last_processed_zxid: Zxid,
+    /// Live sessions with their timeouts.
+    pub sessions: Vec<(SessionId, i32)>,
+    /// The distinct ACL lists.
+    pub acls: Vec<Vec<Acl>>,
+    /// Every node, sorted by path.
+    pub nodes: Vec<SnapshotNode>,
+}
+
+/// Why a snapshot could not be loaded.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// A node's parent is missing or comes after it.
+    #[error("snapshot node {0:?} has no parent before it")]
+    MissingParent(String),
+    /// A node refers to an ACL index that does not exist.
+    #[error("snapshot node {0:?} refers to a missing ACL")]
+    MissingAcl(String),
+    /// The root is missing.
+    #[error("snapshot has no root node")]
+    MissingRoot,
+}
+
+/// The ZooKeeper data tree.
+#[derive(Clone, Debug)]
+pub struct DataTree {
+    pub(crate) config: TreeConfig,
+    pub(crate) nodes: BTreeMap<Box<str>, Node>,
+    pub(crate) acls: AclCache,
+    pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    sessions: BTreeMap<SessionId, i32>,
+    last_processed_zxid: Zxid,
+    data_size: u64,
+}
+
+impl Default for DataTree {
+    fn default() -> DataTree {
+        DataTree::new()
+    }
+}
+
+/// `path.length() + data.length`, as `DataTree.getNodeSize` (bytes, not UTF-16 units).
+fn node_size(path: &str, data: &[u8]) -> u64 {
+    (path.len() + data.len()) as u64
+}
+
+impl DataTree {
+    /// The initial tree with the default [`TreeConfig`].
+    pub fn new() -> DataTree {
+        DataTree::with_config(TreeConfig::default())
+    }
+
+    /// The initial tree of ZooKeeper 3.8: `/`, `/zookeeper`, `/zookeeper/quota` (all-zero
+    /// stats, open ACL) and `/zookeeper/config` (empty, `world:anyone` READ, aversion -1).
+    pub fn with_config(config: TreeConfig) -> DataTree {
+        let mut tree = DataTree {
+            config,
+            nodes: BTreeMap::new(),
+            acls: AclCache::default(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            sessions: BTreeMap::new(),
+            last_processed_zxid: Zxid::ZERO,
+            data_size: 0,
+        };
+        let open = Acl::open_unsafe();
+        for (path, children) in [
+            ("/", &["zookeeper"][..]),
+            ("/zookeeper", &["config", "quota"][..]),
+            ("/zookeeper/quota", &[][..]),
+        ] {
+            let acl = tree.acls.intern(&open);
+            tree.insert_raw(path, Box::default(), acl, StatPersisted::default());
+            if let Some(node) = tree.nodes.get_mut(path) {
+                node.children = children.iter().map(|&name| Box::from(name)).collect();
+            }
+        }
+        let acl = tree.acls.intern(&Acl::read_unsafe());
+        let stat = StatPersisted {
+            aversion: -1,
+            ..StatPersisted::default()
+        };
+        tree.insert_raw("/zookeeper/config", Box::default(), acl, stat);
+        tree
+    }
+
+    fn insert_raw(&mut self, path: &str, data: Box<[u8]>, acl: AclRef, stat: StatPersisted) {
+        self.data_size += node_size(path, &data);
+        self.nodes.insert(
+            Box::from(path),
+            Node {
+                data,
+                acl,
+                stat,
+                children: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// The tree's settings.
+    pub fn config(&self) -> &TreeConfig {
+        &self.config
+    }
+
+    pub(crate) fn node(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    pub(crate) fn client_stat(&self, node: &Node) -> Stat {
+        node.stat.to_client(
+            node.data.len(),
+            node.children.len(),
+            self.config.extended_types_enabled,
+        )
+    }
+
+    pub(crate) fn acl_of(&self, node: &Node) -> &SharedAcl {
+        self.acls.get(node.acl)
+    }
+
+    pub(crate) fn ephemeral_type(&self, owner: i64) -> EphemeralType {
+        EphemeralType::of(owner, self.config.extended_types_enabled)
+    }
+
+    // ----- Reads -----
+
+    /// The Stat of a node, without any ACL check.
+    pub fn exists(&self, path: &str) -> Option<Stat> {
+        self.node(path).map(|node| self.client_stat(node))
+    }
+
+    /// exists as the server answers it: READ is checked only when the node exists.
+    pub fn exists_checked(&self, path: &str, auth: &[Id]) -> Result<Option<Stat>, ErrorCode> {
+        match self.node(path) {
+            None => Ok(None),
+            Some(node) => {
+                check_acl(self.acl_of(node), Perms::READ, auth)?;
+                Ok(Some(self.client_stat(node)))
+            }
+        }
+    }
+
+    /// The persisted Stat of a node (snapshots, tests).
+    pub fn stat_persisted(&self, path: &str) -> Option<StatPersisted> {
+        self.node(path).map(|node| node.stat)
+    }
+
+    /// The czxid, mzxid and pzxid of a node (what SetWatches needs).
+    pub fn node_zxids(&self, path: &str) -> Option<(Zxid, Zxid, Zxid)> {
+        self.node(path)
+            .map(|node| (node.stat.czxid, node.stat.mzxid, node.stat.pzxid))
+    }
+
+    /// getData: NONODE, then READ.
+    pub fn get_data(&self, path: &str, auth: &[Id]) -> Result<(&[u8], Stat), ErrorCode> {
+        let node = self.node(path).ok_or(ErrorCode::NoNode)?;
+        check_acl(self.acl_of(node), Perms::READ, auth)?;
+        Ok((&node.data, self.client_stat(node)))
+    }
+
+    /// getChildren/getChildren2: NONODE, then READ; names sorted.
+    pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<(Vec<String>, Stat), ErrorCode> {
+        let node = self.node(path).ok_or(ErrorCode::NoNode)?;
+        check_acl(self.acl_of(node), Perms::READ, auth)?;
+        let children = node.children.iter().map(|name| name.to_string()).collect();
+        Ok((children, self.client_stat(node)))
+    }
+
+    /// getACL: NONODE, then READ or ADMIN; without ADMIN the digest hashes are masked.
+    pub fn get_acl(&self, path: &str, auth: &[Id]) -> Result<(Vec<Acl>, Stat), ErrorCode> {
+        let node = self.node(path).ok_or(ErrorCode::NoNode)?;
+        let acl = self.acl_of(node);
+        check_acl(acl, Perms(Perms::READ.0 | Perms::ADMIN.0), auth)?;
+        let visible = if check_acl(acl, Perms::ADMIN, auth).is_ok() {
+            acl.to_vec()
+        } else {
+            mask_digests(acl)
+        };
+        Ok((visible, self.client_stat(node)))
+    }
+
+    /// The ACL of a node without any check.
+    pub fn acl(&self, path: &str) -> Option<&[Acl]> {
+        self.node(path).map(|node| &**self.acl_of(node))
+    }
+
+    /// Whether `auth` holds `perm` on the node: NONODE or NOAUTH otherwise.
+    pub fn check_acl(&self, path: &str, perm: Perms, auth: &[Id]) -> Result<(), ErrorCode> {
+        let node = self.node(path).ok_or(ErrorCode::NoNode)?;
+        check_acl(self.acl_of(node), perm, auth)
+    }
+
+    /// getEphemerals: the session's ephemerals under `prefix` (all for "" or "/"), sorted.
+    pub fn ephemerals(&self, session: SessionId, prefix: &str) -> Vec<String> {
+        let Some(paths) = self.ephemerals.get(&session) else {
+            return Vec::new();
+        };
+        let prefix = prefix.trim();
+        paths
+            .iter()
+            .filter(|path| prefix.is_empty() || prefix == "/" || path.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// Every session's ephemerals, sorted (the `dump` listing).
+    pub fn ephemerals_by_session(&self) -> impl Iterator<Item = (SessionId, &BTreeSet<String>)> {
+        self.ephemerals
+            .iter()
+            .filter(|(_, paths)| !paths.is_empty())
+            .map(|(&session, paths)| (session, paths))
+    }
+
+    /// The number of descendants of a node (for `/`, every node but the root), without checks.
+    pub fn all_children_number(&self, path: &str) -> usize {
+        if path == "/" {
+            return self.nodes.len().saturating_sub(1);
+        }
+        let prefix = format!("{path}/");
+        self.nodes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(key, _)| key.starts_with(&prefix))
+            .count()
+    }
+
+    /// getAllChildrenNumber: NONODE, then READ, then [`DataTree::all_children_number`].
+    pub fn get_all_children_number(&self, path: &str, auth: &[Id]) -> Result<i32, ErrorCode> {
+        self.check_acl(path, Perms::READ, auth)?;
+        Ok(i32::try_from(self.all_children_number(path)).unwrap_or(i32::MAX))
+    }
+
+    /// `zk_znode_count`: ZooKeeper's node map holds the root twice (as "" and "/"), so this is
+    /// the number of nodes plus one, as 3.8 reports it (5 for a fresh tree).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// `zk_approximate_data_size`: the sum of path lengths and data lengths.
+    pub fn approximate_data_size(&self) -> u64 {
+        self.data_size
+    }
+
+    /// `zk_ephemerals_count`: the number of session-owned ephemerals.
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// The number of distinct ACL lists in the cache.
+    pub fn acl_list_count(&self) -> usize {
+        self.acls.len()
+    }
+
+    /// The container and TTL paths (sorted).
+    pub fn containers(&self) -> &BTreeSet<String> {
+        &self.containers
+    }
+
+    /// The TTL node paths (sorted).
+    pub fn ttl_nodes(&self) -> &BTreeSet<String> {
+        &self.ttls
+    }
+
+    /// ContainerManager's container candidates: containers without children that have had a
+    /// child (persisted cversion > 0), and, when `max_never_used_interval_ms` > 0, childless
+    /// never-used containers whose `now_ms - mtime` exceeds it. Sorted.
+    pub fn containers_to_delete(
+        &self,
+        now_ms: i64,
+        max_never_used_interval_ms: i64,
+    ) -> Vec<String> {
+        self.containers
+            .iter()
+            .filter(|path| {
+                self.node(path).is_some_and(|node| {
+                    node.children.is_empty()
+                        && (node.stat.cversion > 0
+                            || (max_never_used_interval_ms != 0
+                                && now_ms.saturating_sub(node.stat.mtime)
+                                    > max_never_used_interval_ms))
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// ContainerManager's TTL candidates: TTL nodes without children whose `now_ms - mtime`
+    /// exceeds their TTL. Sorted.
+    pub fn expired_ttl_nodes(&self, now_ms: i64) -> Vec<String> {
+        self.ttls
+            .iter()
+            .filter(|path| {
+                self.node(path).is_some_and(|node| {
+                    node.children.is_empty()
+                        && match self.ephemeral_type(node.stat.ephemeral_owner) {
+                            EphemeralType::Ttl(ttl_ms) => {
+                                ttl_ms != 0 && now_ms.saturating_sub(node.stat.mtime) > ttl_ms
+                            }
+                            _ => false,
+                        }
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The zxid of the last txn applied.
+    pub fn last_processed_zxid(&self) -> Zxid {
+        self.last_processed_zxid
+    }
+
+    /// Sets the last processed zxid (after loading a snapshot and replaying a log).
+    pub fn set_last_processed_zxid(&mut self, zxid: Zxid) {
+        self.last_processed_zxid = zxid;
+    }
+
+    /// The sessions created and not closed by applied txns, with their timeouts.
+    pub fn sessions(&self) -> &BTreeMap<SessionId, i32> {
+        &self.sessions
+    }
+
+    // ----- Apply -----
+
+    /// Applies a txn (`DataTree.processTxn`). Total: a txn that does not fit the tree (possible
+    /// only on replay) yields an error result and changes what ZooKeeper would change.
+    pub fn apply(&mut self, hdr: &TxnHeader, txn: &Txn) -> ApplyOutcome {
+        let mut events = Vec::new();
+        let result = match txn {
+            Txn::Create {
+                path,
+                parent_cversion,
+                ..
+            } => {
+                let result = self.apply_one(hdr, txn, &mut events);
+                if result == TxnResult::Error(ErrorCode::NodeExists) {
+                    // Replay fix-up: the parent still advances to the txn's cversion and zxid.
+                    if let Some((parent, _)) = split_path(path) {
+                        if let Err(code) =
+                            self.set_cversion_pzxid(parent, *parent_cversion, hdr.zxid)
+                        {
+                            return self.finish(hdr, TxnResult::Error(code), events);
+                        }
+                    }
+                }
+                result
+            }
+            Txn::Multi(txns) => self.apply_multi(hdr, txns, &mut events),
+            _ => self.apply_one(hdr, txn, &mut events),
+        };
+        self.finish(hdr, result, events)
+    }
+
+    fn finish(
+        &mut self,
+        hdr: &TxnHeader,
+        result: TxnResult,
+        events: Vec<TreeEvent>,
+    ) -> ApplyOutcome {
+        if hdr.zxid > self.last_processed_zxid {
+            self.last_processed_zxid = hdr.zxid;
+        }
+        ApplyOutcome { result, events }
+    }
+
+    fn apply_multi(
+        &mut self,
+        hdr: &TxnHeader,
+        txns: &[Txn],
+        events: &mut Vec<TreeEvent>,
+    ) -> TxnResult {
+        let failed = txns.iter().any(|txn| matches!(txn, Txn::Error(_)));
+        if failed {
+            let mut after_failure = false;
+            let results = txns
+                .iter()
+                .map(|txn| match txn {
+                    Txn::Error(code) => {
+                        after_failure = true;
+                        TxnResult::Error(*code)
+                    }
+                    _ if after_failure => TxnResult::Error(ErrorCode::RuntimeInconsistency),
+                    _ => TxnResult::Error(ErrorCode::Ok),
+                })
+                .collect();
+            return TxnResult::Multi(results);
+        }
+        let results = txns
+            .iter()
+            .map(|txn| match txn {
+                Txn::Create { .. }
+                | Txn::Delete { .. }
+                | Txn::DeleteContainer { .. }
+                | Txn::SetData { .. }
+                | Txn::Check { .. } => self.apply_one(hdr, txn, events),
+                // ZooKeeper's multi refuses other sub-txn types ("Invalid type of op").
+                _ => TxnResult::Error(ErrorCode::MarshallingError),
+            })
+            .collect();
+        TxnResult::Multi(results)
+    }
+
+    fn apply_one(&mut self, hdr: &TxnHeader, txn: &Txn, events: &mut Vec<TreeEvent>) -> TxnResult {
+        let outcome = match txn {
+            Txn::CreateSession { timeout_ms } => {
+                self.sessions.insert(hdr.session_id, *timeout_ms);
+                Ok(TxnResult::SessionCreated)
+            }
+            Txn::CloseSession { paths_to_delete } => {
+                let deleted_ephemerals =
+                    self.kill_session(hdr.session_id, hdr.zxid, paths_to_delete, events);
+                self.sessions.remove(&hdr.session_id);
+                Ok(TxnResult::SessionClosed { deleted_ephemerals })
+            }
+            Txn::Create {
+                path,
+                data,
+                acl,
+                ephemeral_owner,
+                parent_cversion,
+            } => self
+                .create_node(
+                    path,
+                    data,
+                    acl,
+                    *ephemeral_owner,
+                    *parent_cversion,
+                    hdr.zxid,
+                    hdr.time_ms,
+                    events,
+                )
+                .map(|stat| TxnResult::Created {
+                    path: path.clone(),
+                    stat,
+                }),
+            Txn::Delete { path } | Txn::DeleteContainer { path } => self
+                .delete_node(path, hdr.zxid, events)
+                .map(|()| TxnResult::Deleted { path: path.clone() }),
+            Txn::SetData {
+                path,
+                data,
+                version,
+            } => self
+                .set_data(path, data, *version, hdr.zxid, hdr.time_ms, events)
+                .map(|stat| TxnResult::SetData {
+                    path: path.clone(),
+                    stat,
+                }),
+            Txn::SetAcl { path, acl, version } => {
+                self.set_acl(path, acl, *version)
+                    .map(|stat| TxnResult::SetAcl {
+                        path: path.clone(),
+                        stat,
+                    })
+            }
+            Txn::Check { path, .. } => Ok(TxnResult::Checked { path: path.clone() }),
+            Txn::Multi(_) => Err(ErrorCode::MarshallingError),
+            Txn::Error(code) => Err(*code),
+        };
+        outcome.unwrap_or_else(TxnResult::Error)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_node(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        acl: &[Acl],
+        ephemeral_owner: i64,
+        parent_cversion: i32,
+        zxid: Zxid,
+        time_ms: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<Stat, ErrorCode> {
+        let (parent_path, name) = split_path(path).ok_or(ErrorCode::NoNode)?;
+        if name.is_empty() || !self.nodes.contains_key(parent_path) {
+            return Err(ErrorCode::NoNode);
+        }
+        let acl_ref = self.acls.intern(acl);
+        if let Some(existing) = self.nodes.get_mut(path) {
+            // As ZooKeeper, a replayed create that finds the node installs the txn's ACL.
+            let old = std::mem::replace(&mut existing.acl, acl_ref);
+            self.acls.release(old);
+            return Err(ErrorCode::NodeExists);
+        }
+        let Some(parent) = self.nodes.get_mut(parent_path) else {
+            self.acls.release(acl_ref);
+            return Err(ErrorCode::NoNode);
+        };
+        let parent_cversion = if parent_cversion == -1 {
+            parent.stat.cversion.wrapping_add(1)
+        } else {
+            parent_cversion
+        };
+        if parent_cversion > parent.stat.cversion {
+            parent.stat.cversion = parent_cversion;
+            parent.stat.pzxid = zxid;
+        }
+        parent.children.insert(Box::from(name));
+        let parent_acl = parent.acl;
+        let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
+        self.insert_raw(path, Box::from(data), acl_ref, stat);
+        match self.ephemeral_type(ephemeral_owner) {
+            EphemeralType::Container => {
+                self.containers.insert(path.to_owned());
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.insert(path.to_owned());
+            }
+            EphemeralType::Normal(session) => {
+                self.ephemerals
+                    .entry(session)
+                    .or_default()
+                    .insert(path.to_owned());
+            }
+            EphemeralType::Void => {}
+        }
+        events.push(TreeEvent {
+            path: path.to_owned(),
+            kind: TreeEventKind::NodeCreated,
+            acl: self.acls.get(acl_ref).clone(),
+        });
+        events.push(TreeEvent {
+            path: parent_path.to_owned(),
+            kind: TreeEventKind::NodeChildrenChanged,
+            acl: self.acls.get(parent_acl).clone(),
+        });
+        Ok(stat.to_client(data.len(), 0, self.config.extended_types_enabled))
+    }
+
+    fn delete_node(
+        &mut self,
+        path: &str,
+        zxid: Zxid,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<(), ErrorCode> {
+        let (parent_path, name) = split_path(path).ok_or(ErrorCode::NoNode)?;
+        if name.is_empty() {
+            return Err(ErrorCode::BadArguments);
+        }
+        // Deviation kept deliberately: ZooKeeper would orphan the children of a node deleted by
+        // a replayed txn; this tree refuses instead and stays a tree.
+        if self
+            .nodes
+            .get(path)
+            .is_some_and(|node| !node.children.is_empty())
+        {
+            return Err(ErrorCode::NotEmpty);
+        }
+        let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
+        parent.children.remove(name);
+        if zxid > parent.stat.pzxid {
+            parent.stat.pzxid = zxid;
+        }
+        let parent_acl = parent.acl;
+        let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.data_size = self.data_size.saturating_sub(node_size(path, &node.data));
+        match self.ephemeral_type(node.stat.ephemeral_owner) {
+            EphemeralType::Container => {
+                self.containers.remove(path);
+            }
+            EphemeralType::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            EphemeralType::Normal(session) => {
+                if let Some(paths) = self.ephemerals.get_mut(&session) {
+                    paths.remove(path);
+                    if paths.is_empty() {
+                        self.ephemerals.remove(&session);
+                    }
+                }
+            }
+            EphemeralType::Void => {}
+        }
+        events.push(TreeEvent {
+            path: path.to_owned(),
+            kind: TreeEventKind::NodeDeleted,
+            acl: self.acls.get(node.acl).clone(),
+        });
+        events.push(TreeEvent {
+            path: parent_path.to_owned(),
+            kind: TreeEventKind::NodeChildrenChanged,
+            acl: self.acls.get(parent_acl).clone(),
+        });
+        self.acls.release(node.acl);
+        Ok(())
+    }
+
+    fn set_data(
+        &mut self,
+        path: &str,
+        data: &[u8],
+        version: i32,
+        zxid: Zxid,
+        time_ms: i64,
+        events: &mut Vec<TreeEvent>,
+    ) -> Result<Stat, ErrorCode> {
+        let extended = self.config.extended_types_enabled;
+        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        let old_size = node_size(path, &node.data);
+        node.data = Box::from(data);
+        node.stat.mtime = time_ms;
+        node.stat.mzxid = zxid;
+        node.stat.version = version;
+        let stat = node
+            .stat
+            .to_client(node.data.len(), node.children.len(), extended);
+        let acl = node.acl;
+        self.data_size = self.data_size.saturating_sub(old_size) + node_size(path, data);
+        events.push(TreeEvent {
+            path: path.to_owned(),
+            kind: TreeEventKind::NodeDataChanged,
+            acl: self.acls.get(acl).clone(),
+        });
+        Ok(stat)
+    }
+
+    fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, ErrorCode> {
+        let extended = self.config.extended_types_enabled;
+        let Some(node) = self.nodes.get_mut(path) else {
+            return Err(ErrorCode::NoNode);
+        };
+        let new_ref = self.acls.intern(acl);
+        let old = std::mem::replace(&mut node.acl, new_ref);
+        node.stat.aversion = version;
+        let stat = node
+            .stat
+            .to_client(node.data.len(), node.children.len(), extended);
+        self.acls.release(old);
+        Ok(stat)
+    }
+
+    /// `setCversionPzxid`: raises a node's persisted cversion (and pzxid) when larger.
+    fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        cversion: i32,
+        zxid: Zxid,
+    ) -> Result<(), ErrorCode> {
+        let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
+        let cversion = if cversion == -1 {
+            node.stat.cversion.wrapping_add(1)
+        } else {
+            cversion
+        };
+        if cversion > node.stat.cversion {
+            node.stat.cversion = cversion;
+            node.stat.pzxid = zxid;
+        }
+        Ok(())
+    }
+
+    /// `killSession`: deletes the txn's paths, then whatever ephemerals of the session remain.
+    fn kill_session(
+        &mut self,
+        session: SessionId,
+        zxid: Zxid,
+        paths_to_delete: &[String],
+        events: &mut Vec<TreeEvent>,
+    ) -> Vec<String> {
+        let mut local = self.ephemerals.remove(&session).unwrap_or_default();
+        let mut deleted = Vec::new();
+        for path in paths_to_delete {
+            local.remove(path);
+            if self.delete_node(path, zxid, events).is_ok() {
+                deleted.push(path.clone());
+            }
+        }
+        for path in local {
+            if self.delete_node(&path, zxid, events).is_ok() {
+                deleted.push(path);
+            }
+        }
+        deleted
+    }
+
+    // ----- Snapshots -----
+
+    /// A serialisable copy of the tree.
+    pub fn to_snapshot(&self) -> TreeSnapshot {
+        let mut acl_index: BTreeMap<u32, u32> = BTreeMap::new();
+        let mut acls = Vec::new();
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|(path, node)| {
+                let index = *acl_index.entry(node.acl.0).or_insert_with(|| {
+                    acls.push(self.acls.get(node.acl).to_vec());
+                    u32::try_from(acls.len() - 1).unwrap_or(u32::MAX)
+                });
+                SnapshotNode {
+                    path: path.to_string(),
+                    data: node.data.to_vec(),
+                    acl: index,
+                    stat: node.stat,
+                }
+            })
+            .collect();
+        TreeSnapshot {
+            last_processed_zxid: self.last_processed_zxid,
+            sessions: self.sessions.iter().map(|(&s, &t)| (s, t)).collect(),
+            acls,
+            nodes,
+        }
+    }
+
+    /// Rebuilds a tree from a snapshot (children, ephemeral, container and TTL indexes are
+    /// derived from the nodes).
+    pub fn from_snapshot(
+        snapshot: &TreeSnapshot,
+        config: TreeConfig,
+    ) -> Result<DataTree, SnapshotError> {
+        let mut tree = DataTree {
+            config,
+            nodes: BTreeMap::new(),
+            acls: AclCache::default(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            sessions: snapshot.sessions.iter().copied().collect(),
+            last_processed_zxid: snapshot.last_processed_zxid,
+            data_size: 0,
+        };
+        for node in &snapshot.nodes {
+            let acl = snapshot
+                .acls
+                .get(node.acl as usize)
+                .ok_or_else(|| SnapshotError::MissingAcl(node.path.clone()))?;
+            if node.path != "/" {
+                let (parent, name) = split_path(&node.path)
+                    .ok_or_else(|| SnapshotError::MissingParent(node.path.clone()))?;
+                let parent = tree
+                    .nodes
+                    .get_mut(parent)
+                    .ok_or_else(|| SnapshotError::MissingParent(node.path.clone()))?;
+                parent.children.insert(Box::from(name));
+            }
+            let acl_ref = tree.acls.intern(acl);
+            tree.insert_raw(&node.path, Box::from(&node.data[..]), acl_ref, node.stat);
+            match tree.ephemeral_type(node.stat.ephemeral_owner) {
+                EphemeralType::Container => {
+                    tree.containers.insert(node.path.clone());
+                }
+                EphemeralType::Ttl(_) => {
+                    tree.ttls.insert(node.path.clone());
+                }
+                EphemeralType::Normal(session) => {
+                    tree.ephemerals
+                        .entry(session)
+                        .or_default()
+                        .insert(node.path.clone());
+                }
+                EphemeralType::Void => {}
+            }
+        }
+        if !tree.nodes.contains_key("/") {
+            return Err(SnapshotError::MissingRoot);
+        }
+        Ok(tree)
+    }
+}
