@@ -1,1 +1,35 @@
 //! The ZooKeeper-compatible server: the one crate that does IO (tokio).
+//!
+//! A client speaks ZooKeeper 3.8's wire protocol to a [`Server`]. Each connection has a reader
+//! task (framing, decoding, four-letter words) and a writer task (coalesced writes). Every
+//! decoded request goes through one channel to the core task, which alone owns the data tree,
+//! the session table and the watch registry: it assigns zxids, logs transactions through the
+//! [`TxnLog`] seam, applies them, triggers watches and queues replies and notifications to each
+//! connection in order.
+//!
+//! An in-process server for tests:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), zk_server::ServerError> {
+//! let handle = zk_server::Server::start(zk_server::Config::for_tests(100)).await?;
+//! let addr = handle.local_addr(); // 127.0.0.1:<free port>
+//! # let _ = addr;
+//! handle.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+mod connection;
+mod core;
+pub mod error;
+mod four_letter;
+mod outbox;
+mod server;
+mod stats;
+pub mod txn_log;
+
+pub use config::Config;
+pub use error::{ConfigError, ServerError, StorageError};
+pub use server::{Server, ServerHandle};
+pub use txn_log::{MemoryTxnLog, TxnLog};

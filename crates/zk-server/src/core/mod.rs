@@ -1,0 +1,485 @@
+//! The core task: the single owner of the data tree, the session table and the watch registry.
+//!
+//! Connection tasks send it decoded requests through one channel. For each batch of messages the
+//! core prepares and applies writes (assigning zxids in order, as ZooKeeper's leader does),
+//! answers reads, triggers watches and stages replies and notifications per connection in order.
+//! Before the staged bytes go to the connections' writers, the batch's transactions are appended
+//! to the [`TxnLog`] and the core waits until they are durable, so no reply or notification can
+//! reveal a write that could still be lost.
+
+mod requests;
+mod sessions;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, error, info};
+use zk_proto::connect::ConnectRequest;
+use zk_proto::four_letter::FourLetterWord;
+use zk_proto::frame::write_frame;
+use zk_proto::header::ReplyHeader;
+use zk_proto::request::Request;
+use zk_proto::{DecodeError, ErrorCode, Id, OpCode, Record, SessionId, Xid, Zxid};
+use zk_tree::{DataTree, Txn, TxnHeader};
+use zk_watch::{SessionConfig, SessionTable, WatchRegistry, WatcherId};
+
+use crate::error::ServerError;
+use crate::four_letter::{self, Facts};
+use crate::outbox::Outbox;
+use crate::server::Shared;
+use crate::stats::{wall_clock_ms, ConnId};
+use crate::txn_log::TxnLog;
+
+/// The most messages the core takes from its channel per batch.
+const MAX_MESSAGES_PER_BATCH: usize = 256;
+
+/// A message from a connection task to the core.
+pub(crate) enum CoreMsg {
+    /// A connection sent its ConnectRequest.
+    Connect {
+        conn: Arc<Outbox>,
+        peer: SocketAddr,
+        request: ConnectRequest,
+        received: Instant,
+    },
+    /// Requests read from one connection, in order.
+    Requests { conn: ConnId, batch: Vec<Incoming> },
+    /// The connection is gone (its watches go; its session stays until it expires).
+    Closed { conn: ConnId },
+    /// A four-letter word that needs the core's state.
+    FourLetter {
+        word: FourLetterWord,
+        reply: oneshot::Sender<String>,
+    },
+}
+
+/// One request as read from the wire.
+pub(crate) struct Incoming {
+    pub(crate) xid: Xid,
+    pub(crate) op: i32,
+    pub(crate) body: Body,
+    pub(crate) received: Instant,
+}
+
+/// A request's body, decoded or not.
+pub(crate) enum Body {
+    Decoded(Request),
+    /// The opcode is not one ZooKeeper 3.8 knows.
+    Unknown,
+    /// The opcode is known but the body does not decode.
+    Undecodable(OpCode, DecodeError),
+}
+
+/// The core's view of one connection.
+struct Conn {
+    outbox: Arc<Outbox>,
+    peer: SocketAddr,
+    session: Option<SessionId>,
+    auth: Vec<Id>,
+    /// Bytes produced during this batch, released once the batch is durable.
+    staged: Vec<u8>,
+    /// Replies among the staged bytes (each returns a budget permit once written).
+    staged_replies: u32,
+    /// Close the connection after the staged bytes.
+    close_after: bool,
+    /// Listed in `Core::dirty` for this batch.
+    dirty: bool,
+    /// Already closed by the core: later requests are dropped.
+    closed: bool,
+}
+
+impl Conn {
+    fn watcher(&self) -> WatcherId {
+        WatcherId(self.outbox.id.0)
+    }
+}
+
+/// The connections and their staged output: split from the rest of the core so a reply can be
+/// encoded straight from data borrowed from the tree.
+struct Io {
+    shared: Arc<Shared>,
+    conns: HashMap<ConnId, Conn>,
+    /// Connections with staged output this batch.
+    dirty: Vec<ConnId>,
+}
+
+impl Io {
+    /// Returns budget permits for requests whose replies will never be written.
+    fn release(&self, permits: u32) {
+        if permits > 0 {
+            self.shared.budget.add_permits(permits as usize);
+        }
+    }
+
+    /// Stages one frame for a connection.
+    fn stage(&mut self, id: ConnId, reply: bool, encode: impl FnOnce(&mut Vec<u8>)) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            if reply {
+                self.release(1);
+            }
+            return;
+        };
+        if !conn.dirty {
+            conn.dirty = true;
+            self.dirty.push(id);
+        }
+        write_frame(&mut conn.staged, encode);
+        if reply {
+            conn.staged_replies += 1;
+        }
+    }
+
+    /// Stages a reply: header plus (when `err` is OK) the body `encode` writes.
+    fn reply(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        zxid: Zxid,
+        err: ErrorCode,
+        received: Instant,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let latency_ms = received.elapsed().as_millis() as u64;
+        self.shared.stats.latency.record(latency_ms);
+        if let Some(conn) = self.conns.get(&id) {
+            let stats = &conn.outbox.stats;
+            stats.latency.record(latency_ms);
+            stats.last_latency_ms.store(latency_ms, Relaxed);
+            stats.last_zxid.store(zxid.as_i64(), Relaxed);
+            stats.last_response_ms.store(wall_clock_ms(), Relaxed);
+        }
+        let shared = self.shared.clone();
+        self.stage(id, true, |out| {
+            let start = out.len();
+            ReplyHeader::new(xid, zxid, err).encode(out);
+            if err.is_ok() {
+                encode(out);
+            }
+            shared
+                .stats
+                .record_response_size((out.len() - start) as u64);
+        });
+    }
+}
+
+pub(crate) struct Core {
+    shared: Arc<Shared>,
+    log: Box<dyn TxnLog>,
+    tree: DataTree,
+    sessions: SessionTable,
+    watches: WatchRegistry,
+    io: Io,
+    /// The connection each session is attached to, if any.
+    session_conns: HashMap<SessionId, ConnId>,
+    /// Transactions of this batch, not yet durable.
+    pending: Vec<(TxnHeader, Txn)>,
+    last_zxid: Zxid,
+    origin: Instant,
+    super_digest: Option<String>,
+}
+
+impl Core {
+    pub(crate) fn new(shared: Arc<Shared>, log: Box<dyn TxnLog>) -> Core {
+        let config = &shared.config;
+        let mut sessions = SessionTable::new(SessionConfig {
+            tick_time_ms: i32::try_from(config.tick_time_ms).unwrap_or(i32::MAX),
+            min_session_timeout_ms: Some(
+                i32::try_from(config.min_session_timeout_ms()).unwrap_or(i32::MAX),
+            ),
+            max_session_timeout_ms: Some(
+                i32::try_from(config.max_session_timeout_ms()).unwrap_or(i32::MAX),
+            ),
+        });
+        sessions.initialize_session_ids(zk_proto::Sid(0), wall_clock_ms());
+        let super_digest = config.super_digest.clone();
+        let tree = requests::new_tree(config);
+        Core {
+            io: Io {
+                shared: shared.clone(),
+                conns: HashMap::new(),
+                dirty: Vec::new(),
+            },
+            shared,
+            log,
+            tree,
+            sessions,
+            watches: WatchRegistry::new(),
+            session_conns: HashMap::new(),
+            pending: Vec::new(),
+            last_zxid: Zxid::ZERO,
+            origin: Instant::now(),
+            super_digest,
+        }
+    }
+
+    /// Milliseconds on the core's monotonic clock.
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.origin.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub(crate) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<CoreMsg>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ServerError> {
+        let tick_ms = u64::from(self.shared.config.tick_time_ms / 2).max(1);
+        let mut ticker = tokio::time::interval(Duration::from_millis(tick_ms));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let container_ms = u64::from(self.shared.config.container_check_interval_ms).max(1);
+        let mut container_ticker = tokio::time::interval(Duration::from_millis(container_ms));
+        container_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        container_ticker.tick().await;
+        let mut batch = Vec::with_capacity(MAX_MESSAGES_PER_BATCH);
+        loop {
+            tokio::select! {
+                n = rx.recv_many(&mut batch, MAX_MESSAGES_PER_BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for msg in batch.drain(..) {
+                        self.handle(msg);
+                    }
+                }
+                _ = ticker.tick() => self.expire_sessions(),
+                _ = container_ticker.tick() => self.delete_containers(),
+                _ = shutdown.changed() => break,
+            }
+            if let Err(e) = self.commit().await {
+                error!(error = %e, "transaction log failed; stopping the server");
+                self.close_all();
+                return Err(e.into());
+            }
+        }
+        self.close_all();
+        info!("core stopped");
+        Ok(())
+    }
+
+    /// Makes the batch durable, then releases the staged output.
+    async fn commit(&mut self) -> Result<(), crate::error::StorageError> {
+        if !self.pending.is_empty() {
+            let result = self.log.append(&self.pending).await;
+            self.pending.clear();
+            result?;
+        }
+        for id in std::mem::take(&mut self.io.dirty) {
+            let Some(conn) = self.io.conns.get_mut(&id) else {
+                continue;
+            };
+            conn.dirty = false;
+            let bytes = std::mem::take(&mut conn.staged);
+            let replies = std::mem::take(&mut conn.staged_replies);
+            if !bytes.is_empty() {
+                self.shared
+                    .stats
+                    .packets_sent
+                    .fetch_add(u64::from(replies), Relaxed);
+                conn.outbox
+                    .stats
+                    .packets_sent
+                    .fetch_add(u64::from(replies), Relaxed);
+                conn.outbox.append(bytes, replies);
+            }
+            if conn.close_after {
+                conn.outbox.close();
+                self.io.conns.remove(&id);
+            } else {
+                conn.outbox.wake();
+            }
+        }
+        Ok(())
+    }
+
+    fn close_all(&mut self) {
+        for conn in self.io.conns.values() {
+            conn.outbox.close();
+        }
+        self.io.conns.clear();
+    }
+
+    fn handle(&mut self, msg: CoreMsg) {
+        match msg {
+            CoreMsg::Connect {
+                conn,
+                peer,
+                request,
+                received,
+            } => self.on_connect(conn, peer, request, received),
+            CoreMsg::Requests { conn, batch } => {
+                for incoming in batch {
+                    self.on_request(conn, incoming);
+                }
+            }
+            CoreMsg::Closed { conn } => self.on_closed(conn),
+            CoreMsg::FourLetter { word, reply } => {
+                let _ = reply.send(self.four_letter(word));
+            }
+        }
+    }
+
+    fn on_closed(&mut self, id: ConnId) {
+        if let Some(conn) = self.io.conns.remove(&id) {
+            self.watches.remove_watcher(conn.watcher());
+            if let Some(session) = conn.session {
+                if self.session_conns.get(&session) == Some(&id) {
+                    self.session_conns.remove(&session);
+                }
+            }
+            // Output staged for a connection that is gone is dropped with it; give back the
+            // budget its replies held.
+            self.release(conn.staged_replies);
+            conn.outbox.close();
+        }
+    }
+
+    /// Returns budget permits for requests whose replies will never be written.
+    fn release(&self, permits: u32) {
+        self.io.release(permits);
+    }
+
+    /// Stages one frame for a connection.
+    fn stage(&mut self, id: ConnId, reply: bool, encode: impl FnOnce(&mut Vec<u8>)) {
+        self.io.stage(id, reply, encode);
+    }
+
+    /// Stages a reply: header plus (when `err` is OK) the body `encode` writes.
+    fn reply(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        zxid: Zxid,
+        err: ErrorCode,
+        received: Instant,
+        encode: impl FnOnce(&mut Vec<u8>),
+    ) {
+        self.io.reply(id, xid, zxid, err, received, encode);
+    }
+
+    /// Closes a connection after what is staged for it.
+    fn close_after_flush(&mut self, id: ConnId) {
+        if let Some(conn) = self.io.conns.get_mut(&id) {
+            if !conn.dirty {
+                conn.dirty = true;
+                self.io.dirty.push(id);
+            }
+            conn.close_after = true;
+            conn.closed = true;
+            self.watches.remove_watcher(WatcherId(id.0));
+            if let Some(session) = conn.session {
+                if self.session_conns.get(&session) == Some(&id) {
+                    self.session_conns.remove(&session);
+                }
+            }
+        }
+    }
+
+    /// The next zxid (every write, failed or not, takes one).
+    fn next_zxid(&mut self) -> Zxid {
+        self.last_zxid = Zxid(self.last_zxid.0 + 1);
+        self.last_zxid
+    }
+
+    fn four_letter(&mut self, word: FourLetterWord) -> String {
+        let shared = self.shared.clone();
+        let connections = shared.connections();
+        match word {
+            FourLetterWord::Srvr => {
+                four_letter::stat(&shared.stats, &connections, &self.facts(false), false)
+            }
+            FourLetterWord::Stat => {
+                four_letter::stat(&shared.stats, &connections, &self.facts(false), true)
+            }
+            FourLetterWord::Conf => four_letter::conf(&shared.config, shared.client_port),
+            FourLetterWord::Cons => four_letter::cons(&connections),
+            FourLetterWord::Crst => {
+                for conn in &connections {
+                    conn.reset();
+                }
+                "Connection stats reset.\n".to_owned()
+            }
+            FourLetterWord::Srst => {
+                shared.stats.reset();
+                "Server stats reset.\n".to_owned()
+            }
+            FourLetterWord::Envi => four_letter::envi(),
+            FourLetterWord::Mntr => {
+                four_letter::mntr(&shared.stats, connections.len(), &self.facts(false))
+            }
+            FourLetterWord::Wchs => four_letter::wchs(&self.facts(true)),
+            FourLetterWord::Wchc => four_letter::wchc(&self.facts(true)),
+            FourLetterWord::Wchp => four_letter::wchp(&self.facts(true)),
+            FourLetterWord::Dump => four_letter::dump(&self.facts(false)),
+            FourLetterWord::Isro => "rw".to_owned(),
+            FourLetterWord::Dirs => four_letter::dirs(&shared.config),
+            FourLetterWord::Gtmk => format!("{}\n", four_letter::TRACE_MASK),
+            FourLetterWord::Stmk => format!("{}\n", four_letter::TRACE_MASK),
+            FourLetterWord::Hash => String::new(),
+            FourLetterWord::Ruok => "imok".to_owned(),
+            FourLetterWord::TelnetClose => String::new(),
+        }
+    }
+
+    fn facts(&self, with_watches: bool) -> Facts {
+        let now = self.now_ms();
+        let session_of = |watcher: WatcherId| {
+            self.io
+                .conns
+                .get(&ConnId(watcher.0))
+                .and_then(|c| c.session)
+                .unwrap_or(SessionId(0))
+        };
+        let mut facts = Facts {
+            zxid: self.last_zxid,
+            session_count: self.sessions.len(),
+            buckets: self
+                .sessions
+                .buckets()
+                .map(|(expiry, sessions)| (four_letter::to_wall_ms(expiry, now), sessions))
+                .collect(),
+            watch_count: self.watches.watch_count(),
+            watch_summary: (
+                self.watches.watcher_count(),
+                self.watches.path_count(),
+                self.watches.data_watch_count(),
+            ),
+            ..Facts::default()
+        };
+        requests::tree_facts(&self.tree, &mut facts);
+        if with_watches {
+            facts.watches_by_session = self
+                .watches
+                .by_watcher()
+                .into_iter()
+                .map(|(w, paths)| (session_of(w), paths))
+                .collect();
+            facts.watches_by_path = self
+                .watches
+                .by_path()
+                .into_iter()
+                .map(|(path, ws)| (path, ws.into_iter().map(session_of).collect()))
+                .collect();
+        }
+        facts
+    }
+}
+
+fn event_type(kind: zk_watch::EventKind) -> zk_proto::watcher::EventType {
+    use zk_proto::watcher::EventType;
+    match kind {
+        zk_watch::EventKind::NodeCreated => EventType::NodeCreated,
+        zk_watch::EventKind::NodeDeleted => EventType::NodeDeleted,
+        zk_watch::EventKind::NodeDataChanged => EventType::NodeDataChanged,
+        zk_watch::EventKind::NodeChildrenChanged => EventType::NodeChildrenChanged,
+    }
+}
+
+/// Logs at debug level: most per-request failures are the client's business.
+fn trace_request(id: ConnId, op: i32, err: ErrorCode) {
+    if !err.is_ok() {
+        debug!(conn = id.0, op, %err, "request failed");
+    }
+}

@@ -1,0 +1,772 @@
+//! Request dispatch in the core: one arm per opcode, writes through prepare/apply on the data
+//! tree (every write takes a zxid, failed ones too), reads with ACL checks and watch
+//! registration, and the session-level requests (ping, auth, sasl, watches management).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use tracing::{info, warn};
+use zk_proto::jute::Writer;
+use zk_proto::multi::{MultiOp, MultiResponse, MultiResult};
+use zk_proto::request::{CreateRequest, Request};
+use zk_proto::response::{
+    ClientInfo, Create2Response, CreateResponse, ErrorResponse, ExistsResponse, GetAclResponse,
+    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
+    GetEphemeralsResponse, SetAclResponse, SetDataResponse, SyncResponse, WhoAmIResponse,
+};
+use zk_proto::{CreateMode, ErrorCode, Id, OpCode, Perms, Record, SessionId, Xid, Zxid};
+use zk_tree::{
+    acl, ApplyOutcome, DataTree, Op, RequestContext, TreeConfig, TreeEvent, TreeEventKind, Txn,
+    TxnHeader, TxnResult,
+};
+use zk_watch::{EventKind, NodeView, NodeZxids, RemoveKind, SetWatchLists, WatchKind};
+
+use super::{trace_request, Body, Core, Incoming};
+use crate::config::Config;
+use crate::four_letter::Facts;
+use crate::stats::{wall_clock_ms, ConnId};
+
+/// A fresh data tree for this configuration.
+pub(super) fn new_tree(config: &Config) -> DataTree {
+    DataTree::with_config(TreeConfig {
+        extended_types_enabled: config.extended_types_enabled,
+    })
+}
+
+/// Fills in what the four-letter words need from the tree.
+pub(super) fn tree_facts(tree: &DataTree, facts: &mut Facts) {
+    facts.node_count = tree.node_count();
+    facts.approximate_data_size = tree.approximate_data_size();
+    facts.ephemerals = tree
+        .ephemerals_by_session()
+        .map(|(session, paths)| (session, paths.iter().cloned().collect()))
+        .collect();
+}
+
+/// The tree as the watch registry's SetWatches needs it.
+struct TreeView<'a>(&'a DataTree);
+
+impl NodeView for TreeView<'_> {
+    fn zxids(&self, path: &str) -> Option<NodeZxids> {
+        self.0
+            .node_zxids(path)
+            .map(|(czxid, mzxid, pzxid)| NodeZxids {
+                czxid,
+                mzxid,
+                pzxid,
+            })
+    }
+}
+
+fn event_kind(kind: TreeEventKind) -> EventKind {
+    match kind {
+        TreeEventKind::NodeCreated => EventKind::NodeCreated,
+        TreeEventKind::NodeDeleted => EventKind::NodeDeleted,
+        TreeEventKind::NodeDataChanged => EventKind::NodeDataChanged,
+        TreeEventKind::NodeChildrenChanged => EventKind::NodeChildrenChanged,
+    }
+}
+
+impl Core {
+    /// Prepares, applies and logs one write, and fires its watches.
+    pub(super) fn write(&mut self, session: SessionId, cxid: i32, op: &Op) -> ApplyOutcome {
+        let auth = self.auth_of_session(session);
+        let zxid = self.next_zxid();
+        let time_ms = wall_clock_ms();
+        let ctx = RequestContext {
+            session_id: session,
+            auth: &auth,
+            time_ms,
+            zxid,
+        };
+        let txn = self.tree.prepare(&ctx, op);
+        self.apply_txn(session, cxid, zxid, time_ms, txn)
+    }
+
+    /// Logs and applies a txn built without prepare (failed decoding, refused opcodes).
+    fn write_error(&mut self, session: SessionId, cxid: i32, code: ErrorCode) -> Zxid {
+        let zxid = self.next_zxid();
+        self.apply_txn(session, cxid, zxid, wall_clock_ms(), Txn::Error(code));
+        zxid
+    }
+
+    fn apply_txn(
+        &mut self,
+        session: SessionId,
+        cxid: i32,
+        zxid: Zxid,
+        time_ms: i64,
+        txn: Txn,
+    ) -> ApplyOutcome {
+        let header = TxnHeader {
+            session_id: session,
+            cxid,
+            zxid,
+            time_ms,
+        };
+        let outcome = self.tree.apply(&header, &txn);
+        self.pending.push((header, txn));
+        self.fire(&outcome.events);
+        outcome
+    }
+
+    fn auth_of_session(&self, session: SessionId) -> Vec<Id> {
+        self.session_conns
+            .get(&session)
+            .and_then(|id| self.io.conns.get(id))
+            .map(|conn| conn.auth.clone())
+            .unwrap_or_default()
+    }
+
+    /// Turns tree events into notifications for the watching connections that may read the node.
+    fn fire(&mut self, events: &[TreeEvent]) {
+        for event in events {
+            let fired = self.watches.trigger(&event.path, event_kind(event.kind));
+            for (watcher, kind, path) in fired {
+                let id = ConnId(watcher.0);
+                let allowed = self.io.conns.get(&id).is_some_and(|conn| {
+                    acl::check_acl(&event.acl, Perms::READ, &conn.auth).is_ok()
+                });
+                if allowed {
+                    self.notify_one(id, kind, &path);
+                }
+            }
+        }
+    }
+
+    fn notify_one(&mut self, id: ConnId, kind: EventKind, path: &str) {
+        let event = super::event_type(kind);
+        self.stage(id, false, |out| {
+            zk_proto::watcher::encode_notification(event, path, out)
+        });
+    }
+
+    /// Drops a request that gets no reply, returning its budget.
+    fn discard(&mut self, id: ConnId) {
+        self.release(1);
+        if let Some(conn) = self.io.conns.get(&id) {
+            conn.outbox.stats.queued.fetch_sub(1, Relaxed);
+        }
+    }
+
+    pub(super) fn on_request(&mut self, id: ConnId, incoming: Incoming) {
+        let Some(conn) = self.io.conns.get(&id) else {
+            self.discard(id);
+            return;
+        };
+        let (session, closed) = (conn.session, conn.closed);
+        let Some(session) = session.filter(|_| !closed) else {
+            self.discard(id);
+            return;
+        };
+        let stats = &conn.outbox.stats;
+        stats.last_op.store(i64::from(incoming.op), Relaxed);
+        if incoming.xid.0 >= 0 {
+            stats.last_cxid.store(i64::from(incoming.xid.0), Relaxed);
+        }
+        let Incoming {
+            xid,
+            op,
+            body,
+            received,
+        } = incoming;
+        let now = self.now_ms();
+        if !self.sessions.touch(session, now) {
+            info!(%session, "request on a closing or expired session; closing the connection");
+            self.reply_err(id, xid, ErrorCode::SessionExpired, received);
+            self.close_after_flush(id);
+            return;
+        }
+        match body {
+            Body::Unknown => self.unimplemented(id, xid, op, received),
+            Body::Undecodable(opcode, e) => match opcode {
+                OpCode::Auth | OpCode::Sasl => {
+                    warn!(op, error = %e, "undecodable auth packet; closing the connection");
+                    self.discard(id);
+                    self.close_after_flush(id);
+                }
+                OpCode::Notification | OpCode::CreateSession | OpCode::Error => {
+                    self.unimplemented(id, xid, op, received)
+                }
+                OpCode::Multi => {
+                    warn!(op, error = %e, "undecodable multi; answering MARSHALLINGERROR");
+                    let zxid = self.write_error(session, xid.0, ErrorCode::MarshallingError);
+                    self.reply(id, xid, zxid, ErrorCode::MarshallingError, received, |_| {});
+                }
+                _ => {
+                    warn!(op, error = %e, "undecodable request; answering MARSHALLINGERROR");
+                    self.reply_err(id, xid, ErrorCode::MarshallingError, received);
+                }
+            },
+            Body::Decoded(request) => self.dispatch(id, session, xid, request, received),
+        }
+    }
+
+    /// ZooKeeper 3.8 answers an opcode it does not serve with UNIMPLEMENTED and closes.
+    fn unimplemented(&mut self, id: ConnId, xid: Xid, op: i32, received: Instant) {
+        warn!(
+            op,
+            "unsupported opcode; answering UNIMPLEMENTED and closing the connection"
+        );
+        // Java's UnimplementedRequestProcessor replies with the request's zxid, which is -1.
+        self.reply(
+            id,
+            xid,
+            Zxid(u64::MAX),
+            ErrorCode::Unimplemented,
+            received,
+            |_| {},
+        );
+        self.close_after_flush(id);
+    }
+
+    fn reply_err(&mut self, id: ConnId, xid: Xid, err: ErrorCode, received: Instant) {
+        trace_request(id, 0, err);
+        let zxid = self.last_zxid;
+        self.reply(id, xid, zxid, err, received, |_| {});
+    }
+
+    fn reply_ok(&mut self, id: ConnId, xid: Xid, received: Instant, body: &impl Record) {
+        let zxid = self.last_zxid;
+        self.reply(id, xid, zxid, ErrorCode::Ok, received, |out| {
+            body.encode(out)
+        });
+    }
+
+    fn reply_result<R: Record>(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        received: Instant,
+        result: Result<R, ErrorCode>,
+    ) {
+        match result {
+            Ok(body) => self.reply_ok(id, xid, received, &body),
+            Err(err) => self.reply_err(id, xid, err, received),
+        }
+    }
+
+    fn auth(&self, id: ConnId) -> &[Id] {
+        self.io
+            .conns
+            .get(&id)
+            .map_or(&[], |conn| conn.auth.as_slice())
+    }
+
+    fn add_watch(&mut self, id: ConnId, path: &str, kind: WatchKind) {
+        self.watches.add(path, kind, zk_watch::WatcherId(id.0));
+    }
+
+    fn dispatch(
+        &mut self,
+        id: ConnId,
+        session: SessionId,
+        xid: Xid,
+        request: Request,
+        received: Instant,
+    ) {
+        let cxid = xid.0;
+        match request {
+            Request::Ping => self.reply(id, xid, self.last_zxid, ErrorCode::Ok, received, |_| {}),
+            Request::Create(r) => self.create(id, session, xid, OpCode::Create, r, None, received),
+            Request::Create2(r) => {
+                self.create(id, session, xid, OpCode::Create2, r, None, received)
+            }
+            Request::CreateContainer(r) => {
+                self.create(id, session, xid, OpCode::CreateContainer, r, None, received)
+            }
+            Request::CreateTtl(r) => {
+                let create = CreateRequest {
+                    path: r.path,
+                    data: r.data,
+                    acl: r.acl,
+                    flags: r.flags,
+                };
+                self.create(
+                    id,
+                    session,
+                    xid,
+                    OpCode::CreateTtl,
+                    create,
+                    Some(r.ttl),
+                    received,
+                )
+            }
+            Request::Delete(r) => {
+                let outcome = self.write(
+                    session,
+                    cxid,
+                    &Op::Delete {
+                        path: r.path,
+                        version: r.version,
+                    },
+                );
+                self.reply_write(id, xid, received, outcome.result, |_, _| {});
+            }
+            Request::SetData(r) => {
+                let outcome = self.write(
+                    session,
+                    cxid,
+                    &Op::SetData {
+                        path: r.path,
+                        data: r.data,
+                        version: r.version,
+                    },
+                );
+                self.reply_write(id, xid, received, outcome.result, |result, out| {
+                    if let TxnResult::SetData { stat, .. } = result {
+                        SetDataResponse { stat: *stat }.encode(out)
+                    }
+                });
+            }
+            Request::SetAcl(r) => {
+                let outcome = self.write(
+                    session,
+                    cxid,
+                    &Op::SetAcl {
+                        path: r.path,
+                        acl: r.acl,
+                        version: r.version,
+                    },
+                );
+                self.reply_write(id, xid, received, outcome.result, |result, out| {
+                    if let TxnResult::SetAcl { stat, .. } = result {
+                        SetAclResponse { stat: *stat }.encode(out)
+                    }
+                });
+            }
+            Request::Check(_) => {
+                // ZooKeeper 3.8's `Request.isValid` refuses a standalone check.
+                self.unimplemented(id, xid, OpCode::Check.code(), received)
+            }
+            Request::Multi(multi) => self.multi(id, session, xid, multi.ops, received),
+            Request::MultiRead(multi) => self.multi_read(id, xid, multi.ops, received),
+            Request::Reconfig(_) => {
+                let zxid = self.write_error(session, cxid, ErrorCode::ReconfigDisabled);
+                self.reply(id, xid, zxid, ErrorCode::ReconfigDisabled, received, |_| {});
+            }
+            Request::DeleteContainer(r) => {
+                let outcome = self.write(session, cxid, &Op::DeleteContainer { path: r.path });
+                self.reply_write(id, xid, received, outcome.result, |_, _| {});
+            }
+            Request::CloseSession => {
+                let zxid = self.close_session(session, cxid);
+                self.reply(id, xid, zxid, ErrorCode::Ok, received, |_| {});
+                self.close_after_flush(id);
+            }
+            Request::Exists(r) => {
+                if r.path.contains('\0') {
+                    return self.reply_err(id, xid, ErrorCode::BadArguments, received);
+                }
+                let result = match self.tree.exists(&r.path) {
+                    Some(stat) => match self.tree.check_acl(&r.path, Perms::READ, self.auth(id)) {
+                        Ok(()) => {
+                            if r.watch {
+                                self.add_watch(id, &r.path, WatchKind::Data);
+                            }
+                            Ok(ExistsResponse { stat })
+                        }
+                        Err(e) => Err(e),
+                    },
+                    None => {
+                        if r.watch {
+                            self.add_watch(id, &r.path, WatchKind::Exist);
+                        }
+                        Err(ErrorCode::NoNode)
+                    }
+                };
+                self.reply_result(id, xid, received, result);
+            }
+            Request::GetData(r) => {
+                let auth = self
+                    .io
+                    .conns
+                    .get(&id)
+                    .map_or(&[][..], |c| c.auth.as_slice());
+                let result = self.tree.get_data(&r.path, auth);
+                if r.watch && result.is_ok() {
+                    self.watches
+                        .add(&r.path, WatchKind::Data, zk_watch::WatcherId(id.0));
+                }
+                let zxid = self.last_zxid;
+                match result {
+                    Ok((data, stat)) => {
+                        self.io
+                            .reply(id, xid, zxid, ErrorCode::Ok, received, |out| {
+                                out.write_buffer(data);
+                                stat.encode(out);
+                            })
+                    }
+                    Err(err) => self.reply_err(id, xid, err, received),
+                }
+            }
+            Request::GetChildren(r) => {
+                let result = self.tree.get_children(&r.path, self.auth(id));
+                if r.watch && result.is_ok() {
+                    self.add_watch(id, &r.path, WatchKind::Child);
+                }
+                let result = result.map(|(children, _)| GetChildrenResponse { children });
+                self.reply_result(id, xid, received, result);
+            }
+            Request::GetChildren2(r) => {
+                let result = self.tree.get_children(&r.path, self.auth(id));
+                if r.watch && result.is_ok() {
+                    self.add_watch(id, &r.path, WatchKind::Child);
+                }
+                let result = result.map(|(children, stat)| GetChildren2Response { children, stat });
+                self.reply_result(id, xid, received, result);
+            }
+            Request::GetAcl(r) => {
+                let result = self
+                    .tree
+                    .get_acl(&r.path, self.auth(id))
+                    .map(|(acl, stat)| GetAclResponse { acl, stat });
+                self.reply_result(id, xid, received, result);
+            }
+            Request::GetAllChildrenNumber(r) => {
+                let result = self
+                    .tree
+                    .get_all_children_number(&r.path, self.auth(id))
+                    .map(|total_number| GetAllChildrenNumberResponse { total_number });
+                self.reply_result(id, xid, received, result);
+            }
+            Request::GetEphemerals(r) => {
+                let ephemerals = self.tree.ephemerals(session, &r.prefix_path);
+                self.reply_ok(id, xid, received, &GetEphemeralsResponse { ephemerals });
+            }
+            Request::Sync(r) => self.reply_ok(id, xid, received, &SyncResponse { path: r.path }),
+            Request::Auth(packet) => {
+                let ip = self
+                    .io
+                    .conns
+                    .get(&id)
+                    .map(|c| c.peer.ip().to_string())
+                    .unwrap_or_default();
+                match zk_tree::auth::authenticate(
+                    &packet.scheme,
+                    &packet.auth,
+                    &ip,
+                    self.super_digest.as_deref(),
+                ) {
+                    Ok(ids) => {
+                        if let Some(conn) = self.io.conns.get_mut(&id) {
+                            for new_id in ids {
+                                if !conn.auth.contains(&new_id) {
+                                    conn.auth.push(new_id);
+                                }
+                            }
+                        }
+                        self.reply(id, xid, Zxid::ZERO, ErrorCode::Ok, received, |_| {});
+                    }
+                    Err(e) => {
+                        warn!(scheme = %e.scheme, "authentication failed; closing the connection");
+                        self.shared.stats.auth_failed_count.fetch_add(1, Relaxed);
+                        self.reply(id, xid, Zxid::ZERO, ErrorCode::AuthFailed, received, |_| {});
+                        self.close_after_flush(id);
+                    }
+                }
+            }
+            Request::Sasl(_) => {
+                // Without SASL configured, ZooKeeper answers OK with a null token.
+                self.reply(id, xid, Zxid::ZERO, ErrorCode::Ok, received, |out| {
+                    out.write_null()
+                });
+            }
+            Request::SetWatches(r) => {
+                let lists = SetWatchLists {
+                    data: r.data_watches,
+                    exist: r.exist_watches,
+                    child: r.child_watches,
+                    persistent: Vec::new(),
+                    persistent_recursive: Vec::new(),
+                };
+                self.set_watches(id, xid, r.relative_zxid, &lists, received);
+            }
+            Request::SetWatches2(r) => {
+                let lists = SetWatchLists {
+                    data: r.data_watches,
+                    exist: r.exist_watches,
+                    child: r.child_watches,
+                    persistent: r.persistent_watches,
+                    persistent_recursive: r.persistent_recursive_watches,
+                };
+                self.set_watches(id, xid, r.relative_zxid, &lists, received);
+            }
+            Request::CheckWatches(r) => {
+                let watcher = zk_watch::WatcherId(id.0);
+                let result = match RemoveKind::from_code(r.watcher_type) {
+                    None => Err(ErrorCode::MarshallingError),
+                    Some(kind) => self
+                        .watches
+                        .check(watcher, &r.path, kind)
+                        .map_err(|_| ErrorCode::NoWatcher),
+                };
+                self.reply_empty(id, xid, received, result);
+            }
+            Request::RemoveWatches(r) => {
+                let watcher = zk_watch::WatcherId(id.0);
+                let result = match RemoveKind::from_code(r.watcher_type) {
+                    None => Err(ErrorCode::MarshallingError),
+                    Some(kind) => self
+                        .watches
+                        .remove(watcher, &r.path, kind)
+                        .map_err(|_| ErrorCode::NoWatcher),
+                };
+                self.reply_empty(id, xid, received, result);
+            }
+            Request::AddWatch(r) => {
+                let kind = match r.mode {
+                    0 => Some(WatchKind::Persistent),
+                    1 => Some(WatchKind::PersistentRecursive),
+                    _ => None,
+                };
+                match kind {
+                    Some(kind) => {
+                        self.add_watch(id, &r.path, kind);
+                        self.reply_ok(id, xid, received, &ErrorResponse { err: 0 });
+                    }
+                    None => self.reply_err(id, xid, ErrorCode::MarshallingError, received),
+                }
+            }
+            Request::WhoAmI => {
+                let client_info = self
+                    .auth(id)
+                    .iter()
+                    .map(|auth| ClientInfo {
+                        auth_scheme: auth.scheme.clone(),
+                        user: auth.id.clone(),
+                    })
+                    .collect();
+                self.reply_ok(id, xid, received, &WhoAmIResponse { client_info });
+            }
+            _ => self.unimplemented(id, xid, i32::MIN, received),
+        }
+    }
+
+    fn reply_empty(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        received: Instant,
+        result: Result<(), ErrorCode>,
+    ) {
+        match result {
+            Ok(()) => self.reply(id, xid, self.last_zxid, ErrorCode::Ok, received, |_| {}),
+            Err(err) => self.reply_err(id, xid, err, received),
+        }
+    }
+
+    fn set_watches(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        relative_zxid: Zxid,
+        lists: &SetWatchLists,
+        received: Instant,
+    ) {
+        let events = self.watches.set_watches(
+            zk_watch::WatcherId(id.0),
+            relative_zxid,
+            lists,
+            &TreeView(&self.tree),
+        );
+        for (kind, path) in events {
+            self.notify_one(id, kind, &path);
+        }
+        self.reply(id, xid, self.last_zxid, ErrorCode::Ok, received, |_| {});
+    }
+
+    /// Replies to a write: the txn's zxid in the header, the body only on success.
+    fn reply_write(
+        &mut self,
+        id: ConnId,
+        xid: Xid,
+        received: Instant,
+        result: TxnResult,
+        body: impl FnOnce(&TxnResult, &mut Vec<u8>),
+    ) {
+        let err = result.error_code();
+        trace_request(id, 0, err);
+        let zxid = self.last_zxid;
+        self.reply(id, xid, zxid, err, received, |out| body(&result, out));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        id: ConnId,
+        session: SessionId,
+        xid: Xid,
+        opcode: OpCode,
+        request: CreateRequest,
+        ttl: Option<i64>,
+        received: Instant,
+    ) {
+        let Some(mode) = CreateMode::from_flags(request.flags) else {
+            let zxid = self.write_error(session, xid.0, ErrorCode::BadArguments);
+            self.reply(id, xid, zxid, ErrorCode::BadArguments, received, |_| {});
+            return;
+        };
+        let op = Op::Create {
+            path: request.path,
+            data: request.data,
+            acl: request.acl,
+            mode,
+            ttl_ms: ttl,
+        };
+        let outcome = self.write(session, xid.0, &op);
+        self.reply_write(id, xid, received, outcome.result, |result, out| {
+            if let TxnResult::Created { path, stat } = result {
+                if opcode == OpCode::Create {
+                    out.write_str(path);
+                } else {
+                    out.write_str(path);
+                    stat.encode(out);
+                }
+            }
+        });
+    }
+
+    fn multi(
+        &mut self,
+        id: ConnId,
+        session: SessionId,
+        xid: Xid,
+        ops: Vec<MultiOp>,
+        received: Instant,
+    ) {
+        if ops.iter().any(MultiOp::is_read) {
+            // ZooKeeper refuses mixing reads into a multi while decoding it, after taking a zxid.
+            let zxid = self.write_error(session, xid.0, ErrorCode::MarshallingError);
+            self.reply(id, xid, zxid, ErrorCode::MarshallingError, received, |_| {});
+            return;
+        }
+        let kinds: Vec<OpCode> = ops.iter().map(MultiOp::op).collect();
+        let mut tree_ops = Vec::with_capacity(ops.len());
+        for op in ops {
+            tree_ops.push(match op {
+                MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => {
+                    match CreateMode::from_flags(r.flags) {
+                        Some(mode) => Op::Create {
+                            path: r.path,
+                            data: r.data,
+                            acl: r.acl,
+                            mode,
+                            ttl_ms: None,
+                        },
+                        // An unknown mode fails the multi like any failed check.
+                        None => Op::Create {
+                            path: r.path,
+                            data: r.data,
+                            acl: r.acl,
+                            mode: CreateMode::Persistent,
+                            ttl_ms: Some(-1),
+                        },
+                    }
+                }
+                MultiOp::CreateTtl(r) => Op::Create {
+                    path: r.path,
+                    data: r.data,
+                    acl: r.acl,
+                    mode: CreateMode::from_flags(r.flags).unwrap_or(CreateMode::Persistent),
+                    ttl_ms: Some(r.ttl),
+                },
+                MultiOp::Delete(r) => Op::Delete {
+                    path: r.path,
+                    version: r.version,
+                },
+                MultiOp::SetData(r) => Op::SetData {
+                    path: r.path,
+                    data: r.data,
+                    version: r.version,
+                },
+                MultiOp::Check(r) => Op::Check {
+                    path: r.path,
+                    version: r.version,
+                },
+                MultiOp::GetData(_) | MultiOp::GetChildren(_) => unreachable_read(),
+            });
+        }
+        let outcome = self.write(session, xid.0, &Op::Multi(tree_ops));
+        let results = match outcome.result {
+            TxnResult::Multi(results) => results,
+            TxnResult::Error(code) => vec![TxnResult::Error(code); kinds.len()],
+            other => vec![other],
+        };
+        let response = MultiResponse {
+            results: results
+                .into_iter()
+                .zip(kinds)
+                .map(|(result, kind)| multi_result(result, kind))
+                .collect(),
+        };
+        let zxid = self.last_zxid;
+        self.reply(id, xid, zxid, ErrorCode::Ok, received, |out| {
+            response.encode(out)
+        });
+    }
+
+    fn multi_read(&mut self, id: ConnId, xid: Xid, ops: Vec<MultiOp>, received: Instant) {
+        let mut results = Vec::with_capacity(ops.len());
+        for op in &ops {
+            let result = match op {
+                MultiOp::GetData(r) => match self.tree.get_data(&r.path, self.auth(id)) {
+                    Ok((data, stat)) => MultiResult::GetData(GetDataResponse {
+                        data: data.to_vec(),
+                        stat,
+                    }),
+                    Err(err) => MultiResult::error(err),
+                },
+                MultiOp::GetChildren(r) => match self.tree.get_children(&r.path, self.auth(id)) {
+                    Ok((children, _)) => MultiResult::GetChildren(GetChildrenResponse { children }),
+                    Err(err) => MultiResult::error(err),
+                },
+                // ZooKeeper refuses write ops in a multiRead while decoding it.
+                _ => {
+                    return self.reply_err(id, xid, ErrorCode::MarshallingError, received);
+                }
+            };
+            results.push(result);
+        }
+        let response = MultiResponse { results };
+        self.reply_ok(id, xid, received, &response);
+    }
+
+    /// Empty containers and expired TTL nodes go through deleteContainer txns (ContainerManager).
+    pub(super) fn delete_containers(&mut self) {
+        let now = wall_clock_ms();
+        let mut paths = self.tree.containers_to_delete(now, 0);
+        paths.extend(self.tree.expired_ttl_nodes(now));
+        for path in paths {
+            let outcome = self.write(SessionId(0), 0, &Op::DeleteContainer { path: path.clone() });
+            if outcome.result.error_code().is_ok() {
+                info!(path, "deleted empty container or expired TTL node");
+            }
+        }
+    }
+}
+
+fn unreachable_read() -> Op {
+    // Reads were refused before the conversion; keep the server panic-free regardless.
+    Op::Check {
+        path: String::new(),
+        version: -1,
+    }
+}
+
+fn multi_result(result: TxnResult, kind: OpCode) -> MultiResult {
+    match result {
+        TxnResult::Created { path, stat } => {
+            if kind == OpCode::Create {
+                MultiResult::Create(CreateResponse { path })
+            } else {
+                MultiResult::Create2(Create2Response { path, stat })
+            }
+        }
+        TxnResult::Deleted { .. } => MultiResult::Delete,
+        TxnResult::SetData { stat, .. } => MultiResult::SetData(SetDataResponse { stat }),
+        TxnResult::Checked { .. } => MultiResult::Check,
+        TxnResult::Error(code) => MultiResult::error(code),
+        _ => MultiResult::error(ErrorCode::SystemError),
+    }
+}

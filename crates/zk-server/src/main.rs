@@ -1,0 +1,106 @@
+//! `zk-server`: a standalone ZooKeeper-compatible server.
+//!
+//! `zk-server [--port N] [CONFIG]` reads a zoo.cfg in ZooKeeper's format, or runs on the embedded
+//! default (port 2181 on every address, data under `./zk-data`) without one.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use tracing::{info, warn};
+use tracing_subscriber::EnvFilter;
+use zk_server::{Config, Server};
+
+const USAGE: &str = "\
+usage: zk-server [--port PORT] [CONFIG]
+
+Runs a standalone ZooKeeper-compatible server.
+
+  CONFIG       a zoo.cfg in ZooKeeper's format (tickTime, dataDir, clientPort, ...);
+               without it: port 2181 on every address, data under ./zk-data
+  --port PORT  overrides clientPort (0 picks a free port)
+  --help       prints this text
+
+Logging is controlled by RUST_LOG (default: info). The environment variable ZK_SUPER_DIGEST
+sets the super user digest (super:<base64 sha1>) when zoo.cfg does not.
+";
+
+struct Args {
+    config: Option<PathBuf>,
+    port: Option<u16>,
+}
+
+fn parse_args() -> anyhow::Result<Option<Args>> {
+    let mut args = Args {
+        config: None,
+        port: None,
+    };
+    let mut iter = std::env::args().skip(1);
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--port" | "-p" => {
+                let value = iter.next().context("--port needs a value")?;
+                args.port = Some(
+                    value
+                        .parse()
+                        .with_context(|| format!("bad port {value:?}"))?,
+                );
+            }
+            _ if arg.starts_with('-') => bail!("unknown option {arg:?}\n\n{USAGE}"),
+            _ => {
+                if args.config.is_some() {
+                    bail!("more than one config file given\n\n{USAGE}");
+                }
+                args.config = Some(PathBuf::from(arg));
+            }
+        }
+    }
+    Ok(Some(args))
+}
+
+fn main() -> anyhow::Result<()> {
+    let Some(args) = parse_args()? else {
+        print!("{USAGE}");
+        return Ok(());
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)
+            .with_context(|| format!("invalid configuration {}", path.display()))?,
+        None => {
+            let mut config = Config::standalone_default();
+            config.super_digest = std::env::var("ZK_SUPER_DIGEST")
+                .ok()
+                .filter(|v| !v.is_empty());
+            config
+        }
+    };
+    if let Some(port) = args.port {
+        config.client_port = port;
+    }
+    for (line, key) in &config.unknown_keys {
+        warn!(key, line, "unknown zoo.cfg key ignored");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    runtime.block_on(async move {
+        let mut handle = Server::start(config)
+            .await
+            .context("cannot start the server")?;
+        info!(addr = %handle.local_addr(), "zk-server started");
+        tokio::select! {
+            result = handle.wait() => result.context("server stopped")?,
+            _ = tokio::signal::ctrl_c() => {
+                info!("interrupted; shutting down");
+                handle.shutdown().await;
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,221 @@
+//! Starting and stopping a standalone server: binds the client port, runs the accept loop
+//! (enforcing `maxClientCnxns` per client IP), spawns the core task and one task per connection.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), zk_server::ServerError> {
+//! let handle = zk_server::Server::start(zk_server::Config::for_tests(200)).await?;
+//! println!("listening on {}", handle.local_addr());
+//! handle.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tracing::{info, warn, Instrument};
+
+use crate::config::Config;
+use crate::core::{Core, CoreMsg};
+use crate::error::ServerError;
+use crate::stats::{ConnId, ConnStats, ServerStats};
+use crate::txn_log::{MemoryTxnLog, TxnLog};
+
+/// Messages the core may have waiting before connection tasks wait.
+const CORE_QUEUE_LEN: usize = 1024;
+
+/// The state every task of one server shares.
+pub(crate) struct Shared {
+    pub(crate) config: Arc<Config>,
+    pub(crate) stats: ServerStats,
+    pub(crate) core_tx: mpsc::Sender<CoreMsg>,
+    /// `globalOutstandingLimit` permits: one per request read and not yet answered on the wire.
+    pub(crate) budget: Arc<Semaphore>,
+    /// The most requests one connection hands the core at once.
+    pub(crate) max_batch: usize,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// The bound client port.
+    pub(crate) client_port: u16,
+    registry: Mutex<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    connections: BTreeMap<ConnId, Arc<ConnStats>>,
+    per_ip: HashMap<IpAddr, u32>,
+}
+
+impl Shared {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a new connection from `ip`, or refuses it when `maxClientCnxns` is reached.
+    fn admit(&self, ip: IpAddr) -> bool {
+        let limit = self.config.max_client_cnxns;
+        let mut registry = self.registry();
+        let count = registry.per_ip.entry(ip).or_insert(0);
+        if limit != 0 && *count >= limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    pub(crate) fn register(&self, id: ConnId, stats: Arc<ConnStats>) {
+        self.registry().connections.insert(id, stats);
+    }
+
+    pub(crate) fn unregister(&self, id: ConnId, ip: IpAddr) {
+        let mut registry = self.registry();
+        registry.connections.remove(&id);
+        if let Some(count) = registry.per_ip.get_mut(&ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                registry.per_ip.remove(&ip);
+            }
+        }
+    }
+
+    /// Every open connection's statistics, in connection order.
+    pub(crate) fn connections(&self) -> Vec<Arc<ConnStats>> {
+        self.registry().connections.values().cloned().collect()
+    }
+}
+
+/// A standalone ZooKeeper-compatible server.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Binds the client port and starts serving with an in-memory transaction log.
+    ///
+    /// Must be called inside a tokio runtime; the server's tasks run on it until
+    /// [`ServerHandle::shutdown`].
+    pub async fn start(config: Config) -> Result<ServerHandle, ServerError> {
+        Server::start_with_log(config, Box::new(MemoryTxnLog::default())).await
+    }
+
+    /// Binds the client port and starts serving, logging transactions to `log`.
+    pub async fn start_with_log(
+        config: Config,
+        log: Box<dyn TxnLog>,
+    ) -> Result<ServerHandle, ServerError> {
+        if !config.servers.is_empty() {
+            return Err(ServerError::Unsupported(format!(
+                "zoo.cfg has {} server.N lines: cluster mode is not implemented yet; remove them to run standalone",
+                config.servers.len()
+            )));
+        }
+        let ip = config
+            .client_port_address
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let addr = SocketAddr::new(ip, config.client_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let (core_tx, core_rx) = mpsc::channel(CORE_QUEUE_LEN);
+        let limit = config.global_outstanding_limit.max(1) as usize;
+        let config = Arc::new(config);
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            stats: ServerStats::default(),
+            core_tx,
+            budget: Arc::new(Semaphore::new(limit)),
+            max_batch: limit.min(128),
+            shutdown: shutdown_rx.clone(),
+            client_port: local_addr.port(),
+            registry: Mutex::new(Registry::default()),
+        });
+        let span = tracing::info_span!("server", sid = 0);
+        let core = Core::new(shared.clone(), log);
+        let core_task = tokio::spawn(
+            core.run(core_rx, shutdown_rx.clone())
+                .instrument(span.clone()),
+        );
+        let accept_task = tokio::spawn(
+            accept_loop(shared.clone(), listener, shutdown_rx).instrument(span.clone()),
+        );
+        span.in_scope(|| info!(%local_addr, "serving clients"));
+        Ok(ServerHandle {
+            local_addr,
+            shutdown_tx,
+            core_task,
+            accept_task,
+        })
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    shutdown_tx: watch::Sender<bool>,
+    core_task: JoinHandle<Result<(), ServerError>>,
+    accept_task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// The address the client port is bound to (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, closes every connection and stops the core.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_tx.send(true);
+        let _ = self.accept_task.await;
+        let _ = self.core_task.await;
+    }
+
+    /// Waits until the server stops by itself (a fatal storage error) or is shut down.
+    pub async fn wait(&mut self) -> Result<(), ServerError> {
+        match (&mut self.core_task).await {
+            Ok(result) => result,
+            Err(e) => Err(ServerError::Unsupported(format!("core task failed: {e}"))),
+        }
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let next_id = AtomicU64::new(1);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.changed() => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // Out of file descriptors and the like: back off briefly instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if !shared.admit(peer.ip()) {
+            warn!(
+                %peer,
+                max_client_cnxns = shared.config.max_client_cnxns,
+                "too many connections from this address; closing the new one"
+            );
+            drop(stream);
+            continue;
+        }
+        let id = ConnId(next_id.fetch_add(1, Relaxed));
+        tokio::spawn(crate::connection::serve(shared.clone(), stream, peer, id).in_current_span());
+    }
+}
