@@ -1,0 +1,692 @@
+//! Sequential names, multi, ephemerals, containers and TTL nodes, ACL reads, pipelined prep,
+//! apply totality and snapshots.
+
+mod common;
+
+use common::*;
+use zk_proto::{Acl, CreateMode, ErrorCode, Id, Perms, SessionId, Zxid};
+use zk_tree::{
+    authenticate, digest_id, DataTree, Op, TreeConfig, TreeEventKind, Txn, TxnHeader, TxnResult,
+};
+
+fn created_path(result: &TxnResult) -> String {
+    match result {
+        TxnResult::Created { path, .. } => path.clone(),
+        other => panic!("expected a create, got {other:?}"),
+    }
+}
+
+#[test]
+fn sequential_names_come_from_the_parents_create_counter() {
+    let mut h = Harness::new();
+    h.mk("/q");
+    let mut names = Vec::new();
+    for _ in 0..3 {
+        names.push(created_path(
+            &h.run(&create("/q/n-", CreateMode::PersistentSequential)),
+        ));
+    }
+    assert_eq!(
+        names,
+        ["/q/n-0000000000", "/q/n-0000000001", "/q/n-0000000002"]
+    );
+    // Deletes do not lower the counter; other creates raise it.
+    h.run(&delete("/q/n-0000000001", -1));
+    h.mk("/q/plain");
+    assert_eq!(
+        created_path(&h.run(&create("/q/n-", CreateMode::EphemeralSequential))),
+        "/q/n-0000000004"
+    );
+    // A failed create does not consume a number.
+    assert_eq!(
+        h.code(&create("/q/plain", CreateMode::Persistent)),
+        ErrorCode::NodeExists
+    );
+    assert_eq!(
+        created_path(&h.run(&create("/q/", CreateMode::PersistentSequential))),
+        "/q/0000000005"
+    );
+    // The root's counter starts at 0 (/zookeeper is built in, not created), /q made it 1.
+    assert_eq!(
+        created_path(&h.run(&create("/r", CreateMode::PersistentSequential))),
+        "/r0000000001"
+    );
+}
+
+#[test]
+fn the_sequence_counter_sticks_at_i32_max_as_in_zookeeper() {
+    let mut h = Harness::new();
+    h.mk("/w");
+    // Drive the persisted cversion to i32::MAX through a replayed create with that value.
+    let hdr = TxnHeader {
+        session_id: SessionId(1),
+        cxid: 0,
+        zxid: h.zxid(),
+        time_ms: 0,
+    };
+    h.next_zxid += 1;
+    let txn = Txn::Create {
+        path: "/w/x".into(),
+        data: vec![],
+        acl: Acl::open_unsafe(),
+        ephemeral_owner: 0,
+        parent_cversion: i32::MAX,
+    };
+    assert!(matches!(
+        h.tree.apply(&hdr, &txn).result,
+        TxnResult::Created { .. }
+    ));
+    assert_eq!(
+        created_path(&h.run(&create("/w/s", CreateMode::PersistentSequential))),
+        "/w/s2147483647"
+    );
+    // The next cversion wraps to i32::MIN, which createNode ignores because it is not larger,
+    // so the counter stays and the next sequential create collides.
+    assert_eq!(
+        h.tree.stat_persisted("/w").map(|s| s.cversion),
+        Some(i32::MAX)
+    );
+    assert_eq!(
+        h.code(&create("/w/s", CreateMode::PersistentSequential)),
+        ErrorCode::NodeExists
+    );
+}
+
+#[test]
+fn multi_applies_all_ops_with_later_ops_seeing_earlier_ones() {
+    let mut h = Harness::new();
+    let zxid = h.zxid();
+    let multi = Op::Multi(vec![
+        create("/m", CreateMode::Persistent),
+        create("/m/", CreateMode::PersistentSequential),
+        create("/m/", CreateMode::PersistentSequential),
+        set_data("/m", b"x", 0),
+        check("/m", 1),
+        delete("/m/0000000000", 0),
+    ]);
+    let outcome = h.run_as(1, &[], &multi);
+    let TxnResult::Multi(results) = &outcome.result else {
+        panic!("expected multi results, got {:?}", outcome.result);
+    };
+    let paths: Vec<_> = results
+        .iter()
+        .map(|r| match r {
+            TxnResult::Created { path, .. } => format!("created {path}"),
+            TxnResult::SetData { stat, .. } => format!("set v{}", stat.version),
+            TxnResult::Checked { path } => format!("checked {path}"),
+            TxnResult::Deleted { path } => format!("deleted {path}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "created /m",
+            "created /m/0000000000",
+            "created /m/0000000001",
+            "set v1",
+            "checked /m",
+            "deleted /m/0000000000"
+        ]
+    );
+    // One zxid for the whole multi.
+    let s = h.stat("/m");
+    assert_eq!((s.czxid, s.mzxid, s.pzxid), (zxid, zxid, zxid));
+    assert_eq!((s.num_children, s.cversion), (1, 3));
+    assert_eq!(h.tree.last_processed_zxid(), zxid);
+    assert_eq!(outcome.result.error_code(), ErrorCode::Ok);
+    assert_eq!(outcome.events.len(), 2 * 3 + 1 + 2);
+}
+
+#[test]
+fn a_failed_multi_changes_nothing_and_reports_zookeepers_results() {
+    let mut h = Harness::new();
+    h.mk("/x");
+    let before = h.tree.to_snapshot();
+    let multi = Op::Multi(vec![
+        create("/y", CreateMode::Persistent),
+        set_data("/y", b"d", 0),
+        create("/x", CreateMode::Persistent),
+        delete("/x", -1),
+        check("/nothing", 5),
+    ]);
+    let txn = h.prepare(1, &[], &multi);
+    assert!(txn.is_error());
+    let Txn::Multi(txns) = &txn else {
+        panic!("expected a multi txn, got {txn:?}");
+    };
+    assert!(matches!(txns[0], Txn::Create { .. }));
+    assert!(matches!(txns[1], Txn::SetData { .. }));
+    assert_eq!(txns[2], Txn::Error(ErrorCode::NodeExists));
+    assert_eq!(txns[3], Txn::Error(ErrorCode::RuntimeInconsistency));
+    assert_eq!(txns[4], Txn::Error(ErrorCode::RuntimeInconsistency));
+    let outcome = h.run_as(1, &[], &multi);
+    assert_eq!(
+        outcome.result,
+        TxnResult::Multi(vec![
+            TxnResult::Error(ErrorCode::Ok),
+            TxnResult::Error(ErrorCode::Ok),
+            TxnResult::Error(ErrorCode::NodeExists),
+            TxnResult::Error(ErrorCode::RuntimeInconsistency),
+            TxnResult::Error(ErrorCode::RuntimeInconsistency),
+        ])
+    );
+    assert_eq!(outcome.result.error_code(), ErrorCode::NodeExists);
+    assert!(outcome.events.is_empty());
+    let mut after = h.tree.to_snapshot();
+    assert_eq!(
+        after.last_processed_zxid.0,
+        before.last_processed_zxid.0 + 1
+    );
+    after.last_processed_zxid = before.last_processed_zxid;
+    assert_eq!(after, before);
+}
+
+#[test]
+fn a_failed_multi_rolls_back_its_pending_changes() {
+    let mut h = Harness::new();
+    let outcomes = h.run_pipelined(
+        1,
+        &[],
+        &[
+            Op::Multi(vec![
+                create("/a", CreateMode::Persistent),
+                create("/a", CreateMode::Persistent),
+            ]),
+            // Would be NODEEXISTS if the failed multi's create of /a were still pending.
+            create("/a", CreateMode::Persistent),
+            Op::Multi(vec![]),
+        ],
+    );
+    assert_eq!(outcomes[0].result.error_code(), ErrorCode::NodeExists);
+    assert_eq!(outcomes[1].result.error_code(), ErrorCode::Ok);
+    assert_eq!(outcomes[2].result, TxnResult::Multi(vec![]));
+}
+
+#[test]
+fn pipelined_prep_sees_txns_not_yet_applied() {
+    let mut h = Harness::new();
+    let outcomes = h.run_pipelined(
+        5,
+        &[],
+        &[
+            create("/p", CreateMode::Persistent),
+            create("/p/", CreateMode::PersistentSequential),
+            create("/p/", CreateMode::EphemeralSequential),
+            create("/p", CreateMode::Persistent),
+            set_data("/p", b"1", 0),
+            set_data("/p", b"2", 1),
+            delete("/p/0000000000", 0),
+            delete("/p", -1),
+            Op::CloseSession,
+            delete("/p", -1),
+        ],
+    );
+    let codes: Vec<_> = outcomes.iter().map(|o| o.result.error_code()).collect();
+    assert_eq!(
+        codes,
+        [
+            ErrorCode::Ok,
+            ErrorCode::Ok,
+            ErrorCode::Ok,
+            ErrorCode::NodeExists,
+            ErrorCode::Ok,
+            ErrorCode::Ok,
+            ErrorCode::Ok,
+            ErrorCode::NotEmpty,
+            ErrorCode::Ok,
+            // As in ZooKeeper, a pending closeSession leaves the parent's child count alone
+            // until it is applied, so this delete still sees the ephemeral child.
+            ErrorCode::NotEmpty,
+        ]
+    );
+    assert_eq!(
+        outcomes[8].result,
+        TxnResult::SessionClosed {
+            deleted_ephemerals: vec!["/p/0000000001".into()]
+        }
+    );
+    assert_eq!(h.code(&delete("/p", -1)), ErrorCode::Ok);
+}
+
+#[test]
+fn close_session_deletes_its_ephemerals_in_sorted_order() {
+    let mut h = Harness::new();
+    h.mk("/p");
+    h.run_as(3, &[], &Op::CreateSession { timeout_ms: 4000 });
+    for path in ["/p/z", "/b", "/p/a"] {
+        assert!(h
+            .run_as(3, &[], &create(path, CreateMode::Ephemeral))
+            .result
+            .error_code()
+            .is_ok());
+    }
+    h.run_as(4, &[], &create("/other", CreateMode::Ephemeral));
+    assert_eq!(h.tree.ephemerals(SessionId(3), "/p"), ["/p/a", "/p/z"]);
+    assert_eq!(
+        h.tree.ephemerals(SessionId(3), " / "),
+        ["/b", "/p/a", "/p/z"]
+    );
+    assert_eq!(h.tree.ephemerals(SessionId(3), ""), ["/b", "/p/a", "/p/z"]);
+    assert_eq!(h.tree.sessions().get(&SessionId(3)), Some(&4000));
+    let txn = h.prepare(3, &[], &Op::CloseSession);
+    assert_eq!(
+        txn,
+        Txn::CloseSession {
+            paths_to_delete: vec!["/b".into(), "/p/a".into(), "/p/z".into()]
+        }
+    );
+    let zxid = h.zxid();
+    let outcome = h.run_as(3, &[], &Op::CloseSession);
+    assert_eq!(
+        outcome.result,
+        TxnResult::SessionClosed {
+            deleted_ephemerals: vec!["/b".into(), "/p/a".into(), "/p/z".into()]
+        }
+    );
+    let deleted: Vec<_> = outcome
+        .events
+        .iter()
+        .filter(|e| e.kind == TreeEventKind::NodeDeleted)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(deleted, ["/b", "/p/a", "/p/z"]);
+    assert_eq!(outcome.events.len(), 6);
+    assert_eq!(h.stat("/p").pzxid, zxid);
+    assert!(h.tree.ephemerals(SessionId(3), "").is_empty());
+    assert_eq!(h.tree.ephemerals(SessionId(4), ""), ["/other"]);
+    assert_eq!(h.tree.sessions().get(&SessionId(3)), None);
+    assert_eq!(h.tree.ephemeral_count(), 1);
+}
+
+#[test]
+fn close_session_also_deletes_ephemerals_missing_from_the_txn() {
+    let mut h = Harness::new();
+    h.run_as(3, &[], &create("/e1", CreateMode::Ephemeral));
+    h.run_as(3, &[], &create("/e2", CreateMode::Ephemeral));
+    let hdr = TxnHeader {
+        session_id: SessionId(3),
+        cxid: 0,
+        zxid: h.zxid(),
+        time_ms: 0,
+    };
+    let txn = Txn::CloseSession {
+        paths_to_delete: vec!["/e2".into(), "/gone".into()],
+    };
+    let outcome = h.tree.apply(&hdr, &txn);
+    assert_eq!(
+        outcome.result,
+        TxnResult::SessionClosed {
+            deleted_ephemerals: vec!["/e2".into(), "/e1".into()]
+        }
+    );
+}
+
+#[test]
+fn containers_become_candidates_once_emptied() {
+    let mut h = Harness::new();
+    h.run(&create("/c", CreateMode::Container));
+    h.run(&create("/fresh", CreateMode::Container));
+    assert!(h.tree.containers_to_delete(i64::MAX, 0).is_empty());
+    h.mk("/c/child");
+    assert!(h.tree.containers_to_delete(i64::MAX, 0).is_empty());
+    h.run(&delete("/c/child", -1));
+    assert_eq!(h.tree.containers_to_delete(0, 0), ["/c"]);
+    // Never-used containers only with maxNeverUsedIntervalMs, by mtime.
+    let mtime = h.stat("/fresh").mtime;
+    assert_eq!(h.tree.containers_to_delete(mtime + 100, 100), ["/c"]);
+    assert_eq!(
+        h.tree.containers_to_delete(mtime + 101, 100),
+        ["/c", "/fresh"]
+    );
+    let outcome = h.run_as(0, &[], &Op::DeleteContainer { path: "/c".into() });
+    assert_eq!(outcome.result, TxnResult::Deleted { path: "/c".into() });
+    assert_eq!(outcome.events[0].kind, TreeEventKind::NodeDeleted);
+    assert!(h.tree.containers_to_delete(0, 0).is_empty());
+    assert!(!h.tree.containers().contains("/c"));
+}
+
+#[test]
+fn ttl_nodes_expire_after_their_ttl_without_changes_or_children() {
+    let mut h = Harness::new();
+    h.run(&create_ttl("/t", CreateMode::PersistentWithTtl, Some(100)));
+    let name = created_path(&h.run(&create_ttl(
+        "/s",
+        CreateMode::PersistentSequentialWithTtl,
+        Some(50_000),
+    )));
+    assert_eq!(name, "/s0000000001");
+    let mtime = h.stat("/t").mtime;
+    assert!(h.tree.expired_ttl_nodes(mtime + 100).is_empty());
+    assert_eq!(h.tree.expired_ttl_nodes(mtime + 101), ["/t"]);
+    h.mk("/t/kid");
+    assert!(h
+        .tree
+        .expired_ttl_nodes(mtime + 1000)
+        .iter()
+        .all(|p| p != "/t"));
+    h.run(&delete("/t/kid", -1));
+    let set_time = h.time_ms;
+    h.run(&set_data("/t", b"touch", -1));
+    assert!(h
+        .tree
+        .expired_ttl_nodes(set_time + 100)
+        .iter()
+        .all(|p| p != "/t"));
+    assert!(h
+        .tree
+        .expired_ttl_nodes(set_time + 101)
+        .iter()
+        .any(|p| p == "/t"));
+    assert_eq!(
+        h.code(&Op::DeleteContainer { path: "/t".into() }),
+        ErrorCode::Ok
+    );
+    assert_eq!(h.tree.ttl_nodes().len(), 1);
+}
+
+#[test]
+fn ttl_owners_are_session_owners_when_extended_types_are_off() {
+    let mut h = Harness::with_tree(DataTree::with_config(TreeConfig {
+        extended_types_enabled: false,
+    }));
+    h.run(&create("/c", CreateMode::Container));
+    assert_eq!(h.stat("/c").ephemeral_owner, SessionId(0));
+    assert!(h.tree.expired_ttl_nodes(i64::MAX).is_empty());
+}
+
+#[test]
+fn reads_check_acls_for_each_scheme() {
+    let mut h = Harness::new();
+    let bob = digest_id("bob:secret");
+    let cases: Vec<(&str, Vec<Acl>)> = vec![
+        ("/world", Acl::read_unsafe()),
+        (
+            "/digest",
+            vec![Acl {
+                perms: Perms::READ,
+                id: bob.clone(),
+            }],
+        ),
+        ("/ip", vec![acl(Perms::READ, "ip", "10.0.0.0/8")]),
+        ("/none", vec![acl(Perms::WRITE, "world", "anyone")]),
+    ];
+    for (path, list) in &cases {
+        assert!(
+            h.run(&create_acl(path, list.clone())).error_code().is_ok(),
+            "{path}"
+        );
+    }
+    let anonymous = vec![Id::new("ip", "192.168.1.1")];
+    let local = vec![Id::new("ip", "10.1.1.1")];
+    let as_bob = vec![Id::new("ip", "192.168.1.1"), bob.clone()];
+    let sup = authenticate(
+        "digest",
+        b"admin:pw",
+        "1.1.1.1",
+        Some(zk_tree::generate_digest("admin:pw").as_str()),
+    )
+    .unwrap_or_default();
+    let table: Vec<(&str, &Vec<Id>, bool)> = vec![
+        ("/world", &anonymous, true),
+        ("/digest", &anonymous, false),
+        ("/digest", &as_bob, true),
+        ("/digest", &local, false),
+        ("/ip", &local, true),
+        ("/ip", &anonymous, false),
+        ("/none", &as_bob, false),
+        ("/none", &sup, true),
+        ("/digest", &sup, true),
+    ];
+    for (path, auth, allowed) in table {
+        let expected = if allowed {
+            Ok(())
+        } else {
+            Err(ErrorCode::NoAuth)
+        };
+        assert_eq!(
+            h.tree.get_data(path, auth).map(|_| ()),
+            expected,
+            "getData {path} {auth:?}"
+        );
+        assert_eq!(
+            h.tree.get_children(path, auth).map(|_| ()),
+            expected,
+            "getChildren {path}"
+        );
+        assert_eq!(
+            h.tree.get_all_children_number(path, auth).map(|_| ()),
+            expected,
+            "{path}"
+        );
+        assert_eq!(
+            h.tree.exists_checked(path, auth).map(|_| ()),
+            expected,
+            "exists {path}"
+        );
+    }
+    assert_eq!(
+        h.tree.get_data("/missing", &[]).map(|_| ()),
+        Err(ErrorCode::NoNode)
+    );
+    assert_eq!(h.tree.exists_checked("/missing", &[]), Ok(None));
+    assert_eq!(
+        h.tree.check_acl("/missing", Perms::READ, &[]),
+        Err(ErrorCode::NoNode)
+    );
+}
+
+#[test]
+fn get_acl_masks_digests_without_admin() {
+    let mut h = Harness::new();
+    let bob = digest_id("bob:secret");
+    let list = vec![
+        Acl {
+            perms: Perms::READ,
+            id: Id::anyone(),
+        },
+        Acl {
+            perms: Perms::ADMIN,
+            id: bob.clone(),
+        },
+    ];
+    h.run(&create_acl("/n", list.clone()));
+    let (seen, _) = h.tree.get_acl("/n", &[]).unwrap_or_default();
+    assert_eq!(seen[1].id, Id::new("digest", "bob:x"));
+    let (seen, _) = h.tree.get_acl("/n", &[bob]).unwrap_or_default();
+    assert_eq!(seen, list);
+    h.run(&create_acl(
+        "/w",
+        vec![acl(Perms::WRITE, "world", "anyone")],
+    ));
+    assert_eq!(
+        h.tree.get_acl("/w", &[]).map(|_| ()),
+        Err(ErrorCode::NoAuth)
+    );
+}
+
+#[test]
+fn auth_acl_expands_to_the_connections_digest_ids() {
+    let mut h = Harness::new();
+    let bob = digest_id("bob:secret");
+    let auth = vec![Id::new("ip", "127.0.0.1"), bob.clone()];
+    let outcome = h.run_as(
+        1,
+        &auth,
+        &create_acl("/mine", vec![acl(Perms::ALL, "auth", "whatever")]),
+    );
+    assert!(outcome.result.error_code().is_ok());
+    assert_eq!(
+        h.tree.acl("/mine"),
+        Some(
+            &[Acl {
+                perms: Perms::ALL,
+                id: bob.clone()
+            }][..]
+        )
+    );
+    assert_eq!(
+        h.tree.get_data("/mine", &auth[..1]).map(|_| ()),
+        Err(ErrorCode::NoAuth)
+    );
+    assert!(h.tree.get_data("/mine", &auth).is_ok());
+}
+
+#[test]
+fn apply_is_total_on_txns_that_do_not_fit() {
+    let mut h = Harness::new();
+    h.mk("/p");
+    h.mk("/p/c");
+    let hdr = TxnHeader {
+        session_id: SessionId(1),
+        cxid: 0,
+        zxid: Zxid(100),
+        time_ms: 0,
+    };
+    let cases: Vec<(Txn, ErrorCode)> = vec![
+        (
+            Txn::Delete {
+                path: "/nope".into(),
+            },
+            ErrorCode::NoNode,
+        ),
+        (
+            Txn::Delete {
+                path: "/x/y".into(),
+            },
+            ErrorCode::NoNode,
+        ),
+        (Txn::Delete { path: "/p".into() }, ErrorCode::NotEmpty),
+        (
+            Txn::Delete {
+                path: "nope".into(),
+            },
+            ErrorCode::NoNode,
+        ),
+        (Txn::Delete { path: "/".into() }, ErrorCode::BadArguments),
+        (
+            Txn::SetData {
+                path: "/nope".into(),
+                data: vec![],
+                version: 3,
+            },
+            ErrorCode::NoNode,
+        ),
+        (
+            Txn::SetAcl {
+                path: "/nope".into(),
+                acl: vec![],
+                version: 3,
+            },
+            ErrorCode::NoNode,
+        ),
+        (
+            Txn::Create {
+                path: "/x/y".into(),
+                data: vec![],
+                acl: vec![],
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+            ErrorCode::NoNode,
+        ),
+        (
+            Txn::Create {
+                path: "bad".into(),
+                data: vec![],
+                acl: vec![],
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+            ErrorCode::NoNode,
+        ),
+        (
+            Txn::Multi(vec![Txn::CreateSession { timeout_ms: 1 }]),
+            ErrorCode::MarshallingError,
+        ),
+        (Txn::Error(ErrorCode::BadVersion), ErrorCode::BadVersion),
+    ];
+    for (txn, expected) in cases {
+        assert_eq!(
+            h.tree.apply(&hdr, &txn).result.error_code(),
+            expected,
+            "{txn:?}"
+        );
+    }
+    assert!(h.tree.exists("/p/c").is_some());
+}
+
+#[test]
+fn a_replayed_create_that_finds_its_node_still_advances_the_parent() {
+    let mut h = Harness::new();
+    h.mk("/p");
+    h.mk("/p/c");
+    let hdr = TxnHeader {
+        session_id: SessionId(1),
+        cxid: 0,
+        zxid: Zxid(50),
+        time_ms: 0,
+    };
+    let txn = Txn::Create {
+        path: "/p/c".into(),
+        data: vec![],
+        acl: Acl::read_unsafe(),
+        ephemeral_owner: 0,
+        parent_cversion: 9,
+    };
+    assert_eq!(
+        h.tree.apply(&hdr, &txn).result,
+        TxnResult::Error(ErrorCode::NodeExists)
+    );
+    let parent = h.tree.stat_persisted("/p").unwrap_or_default();
+    assert_eq!((parent.cversion, parent.pzxid), (9, Zxid(50)));
+    assert_eq!(h.tree.acl("/p/c"), Some(&Acl::read_unsafe()[..]));
+}
+
+#[test]
+fn snapshots_round_trip_the_whole_tree() {
+    let mut h = Harness::new();
+    h.run_as(9, &[], &Op::CreateSession { timeout_ms: 3000 });
+    h.mk("/a");
+    h.run_as(9, &[], &create("/a/e", CreateMode::Ephemeral));
+    h.run(&create("/c", CreateMode::Container));
+    h.run(&create_ttl("/t", CreateMode::PersistentWithTtl, Some(5)));
+    h.run(&set_acl("/a", vec![acl(Perms::READ, "ip", "1.2.3.4")], -1));
+    let snapshot = h.tree.to_snapshot();
+    let restored = DataTree::from_snapshot(&snapshot, TreeConfig::default());
+    let Ok(restored) = restored else {
+        panic!("snapshot failed to load: {restored:?}");
+    };
+    assert_eq!(restored.to_snapshot(), snapshot);
+    for path in ["/", "/a", "/a/e", "/c", "/t", "/zookeeper/config"] {
+        assert_eq!(restored.exists(path), h.tree.exists(path), "{path}");
+    }
+    assert_eq!(restored.ephemerals(SessionId(9), ""), ["/a/e"]);
+    assert_eq!(restored.containers().len(), 1);
+    assert_eq!(restored.ttl_nodes().len(), 1);
+    assert_eq!(
+        restored.approximate_data_size(),
+        h.tree.approximate_data_size()
+    );
+    assert_eq!(restored.sessions(), h.tree.sessions());
+    assert_eq!(restored.last_processed_zxid(), h.tree.last_processed_zxid());
+    let mut broken = snapshot.clone();
+    broken.nodes.retain(|n| n.path != "/a");
+    assert!(DataTree::from_snapshot(&broken, TreeConfig::default()).is_err());
+}
+
+#[test]
+fn txns_survive_serde() {
+    let txn = Txn::Multi(vec![
+        Txn::Create {
+            path: "/a".into(),
+            data: vec![1, 2],
+            acl: Acl::open_unsafe(),
+            ephemeral_owner: 5,
+            parent_cversion: 3,
+        },
+        Txn::Error(ErrorCode::NoNode),
+    ]);
+    let bytes = postcard::to_allocvec(&txn).unwrap_or_default();
+    assert_eq!(postcard::from_bytes::<Txn>(&bytes).ok(), Some(txn));
+}
