@@ -154,15 +154,14 @@ impl Client {
                 self.buf.drain(..consumed);
                 return Some(payload);
             }
-            let mut chunk = [0u8; 65536];
-            let n = tokio::time::timeout(WAIT, self.stream.read(&mut chunk))
+            self.buf.reserve(64 * 1024);
+            let n = tokio::time::timeout(WAIT, self.stream.read_buf(&mut self.buf))
                 .await
                 .expect("server answers in time")
                 .unwrap_or(0);
             if n == 0 {
                 return None;
             }
-            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 
@@ -177,7 +176,7 @@ impl Client {
 
     /// Whether the server closed the connection (reads until EOF, discarding data).
     pub async fn closed_by_server(&mut self) -> bool {
-        let mut chunk = [0u8; 4096];
+        let mut chunk = vec![0u8; 4096];
         loop {
             match tokio::time::timeout(WAIT, self.stream.read(&mut chunk)).await {
                 Err(_) => return false,
