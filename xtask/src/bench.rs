@@ -209,6 +209,8 @@ struct SideResults {
     rss_empty_kib: Option<u64>,
     rss_loaded_kib: Option<u64>,
     populate_s: Option<f64>,
+    /// Bytes in the data directory after the load matrix (0: nothing was persisted).
+    data_bytes: Option<u64>,
 }
 
 impl SideResults {
@@ -387,6 +389,7 @@ fn bench_side(
             }
         }
     }
+    results.data_bytes = Some(dir_bytes(&server.dir.join("data")));
     server.stop()?;
     Ok(results)
 }
@@ -419,6 +422,21 @@ fn json_number(line: &str, key: &str) -> Option<f64> {
     let rest = &line[start..];
     let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest[..end].trim().parse().ok()
+}
+
+/// Total size of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -491,8 +509,10 @@ impl Server {
             ),
         )?;
         let log = std::fs::File::create(dir.join("server.log"))?;
+        // WARN, like the log4j configuration Apache ZooKeeper runs with here.
         let child = Command::new(&binary)
             .arg(&config)
+            .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -799,6 +819,19 @@ fn render_section(
         "- Load: `zk-bench`, closed loop (one request in flight per session, each session its \
          own TCP connection), {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
         options.warmup_s, options.duration_s
+    );
+    let durability = |r: Option<&SideResults>| match r.and_then(|r| r.data_bytes) {
+        None => "not run".to_owned(),
+        Some(0) => "**nothing** (writes were not persisted)".to_owned(),
+        Some(bytes) => format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0)),
+    };
+    let _ = writeln!(
+        s,
+        "- Durability check, bytes in the data directory after the matrix: ours {}, \
+         ZooKeeper {} (ZooKeeper fsyncs each write before answering; set/create figures of a \
+         server that persists nothing are not comparable)",
+        durability(ours),
+        durability(apache)
     );
     let _ = writeln!(s);
     let _ = writeln!(
