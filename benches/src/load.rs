@@ -64,6 +64,8 @@ pub(crate) async fn run_load(options: &Options, op: Op) -> Result<LoadResult> {
     let value = vec![b'x'; options.value_bytes];
     let mut admin = Connection::open(&options.server).await?;
     ensure_node(&mut admin, &options.root, b"").await?;
+    // Closed now rather than left idle for the whole run, where its session could expire.
+    admin.close().await;
 
     let ready = Arc::new(Barrier::new(options.sessions + 1));
     let (start_tx, start_rx) = watch::channel(None::<Instant>);
@@ -103,12 +105,13 @@ pub(crate) async fn run_load(options: &Options, op: Op) -> Result<LoadResult> {
         }
     }
     // The root stays if another run is still using it (NotEmpty); that is fine.
-    let _ = admin
-        .call(&Request::Delete {
+    if let Ok(mut admin) = Connection::open(&options.server).await {
+        let root = Request::Delete {
             path: &options.root,
-        })
-        .await;
-    admin.close().await;
+        };
+        let _ = admin.call(&root).await;
+        admin.close().await;
+    }
     match failure {
         Some(error) => Err(error),
         None => Ok(result),

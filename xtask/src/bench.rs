@@ -43,6 +43,7 @@ servers options:
   --quick             short cells, for checking that the tool works
   --only ours|apache  run one server only (the other's columns say \"not run\")
   --znodes N          znodes loaded for the memory row (default 100000)
+  --pipeline K        requests in flight per session (default 1 = closed loop)
   --no-docs           do not rewrite docs/benchmarks.md";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
@@ -110,6 +111,7 @@ struct ServersOptions {
     quick: bool,
     only: Option<Side>,
     znodes: u64,
+    pipeline: u32,
     write_docs: bool,
 }
 
@@ -121,6 +123,7 @@ impl Default for ServersOptions {
             quick: false,
             only: None,
             znodes: 100_000,
+            pipeline: 1,
             write_docs: true,
         }
     }
@@ -154,6 +157,13 @@ impl ServersOptions {
                     options.znodes = text
                         .parse()
                         .with_context(|| format!("--znodes wants a count, got {text:?}"))?;
+                }
+                "--pipeline" => {
+                    let text = value()?;
+                    options.pipeline =
+                        text.parse().ok().filter(|&k| k > 0).with_context(|| {
+                            format!("--pipeline wants a count >= 1, got {text:?}")
+                        })?;
                 }
                 "--no-docs" => options.write_docs = false,
                 other => {
@@ -370,6 +380,8 @@ fn bench_side(
                     &options.duration_s.to_string(),
                     "--warmup-s",
                     &options.warmup_s.to_string(),
+                    "--pipeline",
+                    &options.pipeline.to_string(),
                 ],
             );
             let cell = line.map_err(|error| format!("{error:#}")).and_then(|line| {
@@ -814,10 +826,18 @@ fn render_section(
          {apache_version} (Debian package, {java}, `-Xmx1g`) on 127.0.0.1:{APACHE_PORT}; \
          standalone, one at a time, fresh data directories"
     );
+    let in_flight = if options.pipeline == 1 {
+        "closed loop (one request in flight per session".to_owned()
+    } else {
+        format!(
+            "**pipelined, {} requests in flight per session** (latencies include queueing",
+            options.pipeline
+        )
+    };
     let _ = writeln!(
         s,
-        "- Load: `zk-bench`, closed loop (one request in flight per session, each session its \
-         own TCP connection), {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
+        "- Load: `zk-bench`, {in_flight}; each session its own TCP connection), \
+         {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
         options.warmup_s, options.duration_s
     );
     let durability = |r: Option<&SideResults>| match r.and_then(|r| r.data_bytes) {
@@ -960,6 +980,10 @@ mod tests {
         assert_eq!(explicit.duration_s, 5.0);
         assert_eq!(explicit.znodes, 10);
         assert!(!explicit.write_docs);
+        assert_eq!(explicit.pipeline, 1);
+        let pipelined = ServersOptions::parse(&strings("--pipeline 16")).unwrap();
+        assert_eq!(pipelined.pipeline, 16);
+        assert!(ServersOptions::parse(&strings("--pipeline 0")).is_err());
         assert!(ServersOptions::parse(&strings("--only both")).is_err());
         assert!(ServersOptions::parse(&strings("--duration-s 0")).is_err());
         assert!(ServersOptions::parse(&strings("--bogus")).is_err());
