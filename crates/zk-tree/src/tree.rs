@@ -2,10 +2,14 @@
 //! session table snapshot, the apply stage (`DataTree.processTxn` of ZooKeeper 3.8) and the
 //! reads with their ACL checks (`FinalRequestProcessor`).
 //!
-//! Nodes live in one ordered map from full path to node; each node keeps the sorted names of
-//! its children and a reference into an ACL cache shared by all nodes.
+//! Nodes live in one hash map from full path to node (with a fixed-key hasher, so nothing
+//! depends on global randomness; every listing is sorted before it leaves the tree). Each node
+//! keeps the sorted names of its children (no allocation for leaves) and a reference into an
+//! ACL cache shared by all nodes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
@@ -95,13 +99,49 @@ impl StatPersisted {
     }
 }
 
+/// The sorted child names of a node; leaves (most nodes) allocate nothing.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Children(Option<Box<BTreeSet<Box<str>>>>);
+
+impl Children {
+    fn insert(&mut self, name: &str) {
+        self.0
+            .get_or_insert_with(Box::default)
+            .insert(Box::from(name));
+    }
+
+    fn remove(&mut self, name: &str) {
+        if let Some(set) = &mut self.0 {
+            set.remove(name);
+            if set.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, |set| set.len())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flat_map(|set| set.iter().map(|name| &**name))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub(crate) data: Box<[u8]>,
     pub(crate) acl: AclRef,
     pub(crate) stat: StatPersisted,
-    pub(crate) children: BTreeSet<Box<str>>,
+    pub(crate) children: Children,
 }
+
+/// The node map's hasher: SipHash with fixed keys, so the tree uses no global randomness.
+type FixedState = BuildHasherDefault<DefaultHasher>;
 
 /// One node of a [`TreeSnapshot`].
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -147,7 +187,7 @@ pub enum SnapshotError {
 #[derive(Clone, Debug)]
 pub struct DataTree {
     pub(crate) config: TreeConfig,
-    pub(crate) nodes: BTreeMap<Box<str>, Node>,
+    pub(crate) nodes: HashMap<Box<str>, Node, FixedState>,
     pub(crate) acls: AclCache,
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -179,7 +219,7 @@ impl DataTree {
     pub fn with_config(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
             config,
-            nodes: BTreeMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -197,7 +237,9 @@ impl DataTree {
             let acl = tree.acls.intern(&open);
             tree.insert_raw(path, Box::default(), acl, StatPersisted::default());
             if let Some(node) = tree.nodes.get_mut(path) {
-                node.children = children.iter().map(|&name| Box::from(name)).collect();
+                for name in children {
+                    node.children.insert(name);
+                }
             }
         }
         let acl = tree.acls.intern(&Acl::read_unsafe());
@@ -217,7 +259,7 @@ impl DataTree {
                 data,
                 acl,
                 stat,
-                children: BTreeSet::new(),
+                children: Children::default(),
             },
         );
     }
@@ -287,7 +329,7 @@ impl DataTree {
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<(Vec<String>, Stat), ErrorCode> {
         let node = self.node(path).ok_or(ErrorCode::NoNode)?;
         check_acl(self.acl_of(node), Perms::READ, auth)?;
-        let children = node.children.iter().map(|name| name.to_string()).collect();
+        let children = node.children.iter().map(str::to_owned).collect();
         Ok((children, self.client_stat(node)))
     }
 
@@ -341,13 +383,11 @@ impl DataTree {
         if path == "/" {
             return self.nodes.len().saturating_sub(1);
         }
+        // A scan of every node, as ZooKeeper does.
         let prefix = format!("{path}/");
         self.nodes
-            .range::<str, _>((
-                std::ops::Bound::Included(prefix.as_str()),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(key, _)| key.starts_with(&prefix))
+            .keys()
+            .filter(|key| key.starts_with(&prefix))
             .count()
     }
 
@@ -622,7 +662,7 @@ impl DataTree {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(Box::from(name));
+        parent.children.insert(name);
         let parent_acl = parent.acl;
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
         self.insert_raw(path, Box::from(data), acl_ref, stat);
@@ -806,9 +846,10 @@ impl DataTree {
     pub fn to_snapshot(&self) -> TreeSnapshot {
         let mut acl_index: BTreeMap<u32, u32> = BTreeMap::new();
         let mut acls = Vec::new();
-        let nodes = self
-            .nodes
-            .iter()
+        let mut sorted: Vec<(&Box<str>, &Node)> = self.nodes.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let nodes = sorted
+            .into_iter()
             .map(|(path, node)| {
                 let index = *acl_index.entry(node.acl.0).or_insert_with(|| {
                     acls.push(self.acls.get(node.acl).to_vec());
@@ -838,7 +879,7 @@ impl DataTree {
     ) -> Result<DataTree, SnapshotError> {
         let mut tree = DataTree {
             config,
-            nodes: BTreeMap::new(),
+            nodes: HashMap::default(),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -859,7 +900,7 @@ impl DataTree {
                     .nodes
                     .get_mut(parent)
                     .ok_or_else(|| SnapshotError::MissingParent(node.path.clone()))?;
-                parent.children.insert(Box::from(name));
+                parent.children.insert(name);
             }
             let acl_ref = tree.acls.intern(acl);
             tree.insert_raw(&node.path, Box::from(&node.data[..]), acl_ref, node.stat);
