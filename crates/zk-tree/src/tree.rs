@@ -100,6 +100,8 @@ impl StatPersisted {
 }
 
 /// The sorted child names of a node; leaves (most nodes) allocate nothing.
+// The box keeps a leaf's `Children` at 8 bytes instead of the 24 of an empty `BTreeSet`.
+#[allow(clippy::box_collection)]
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Children(Option<Box<BTreeSet<Box<str>>>>);
 
