@@ -221,6 +221,8 @@ struct SideResults {
     populate_s: Option<f64>,
     /// Bytes in the data directory after the load matrix (0: nothing was persisted).
     data_bytes: Option<u64>,
+    /// Every JSON line `zk-bench` printed.
+    raw: Vec<String>,
 }
 
 impl SideResults {
@@ -275,19 +277,10 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
                 Side::Apache => error.context("benchmarking Apache ZooKeeper failed"),
             },
         )?;
-        for (op, sessions, cell) in &results.cells {
-            if let Ok(cell) = cell {
-                let _ = writeln!(
-                    results_log,
-                    "{{\"side\":\"{}\",\"op\":\"{op}\",\"sessions\":{sessions},\"ops_per_s\":{:.1},\
-                     \"p50_us\":{:.1},\"p99_us\":{:.1},\"errors\":{}}}",
-                    side.name(),
-                    cell.ops_per_s,
-                    cell.p50_us,
-                    cell.p99_us,
-                    cell.errors
-                );
-            }
+        for line in &results.raw {
+            // zk-bench's own JSON line, with the side in front.
+            let fields = line.strip_prefix('{').unwrap_or(line);
+            let _ = writeln!(results_log, "{{\"side\":\"{}\",{fields}", side.name());
         }
         all.push((side, results));
     }
@@ -353,6 +346,7 @@ fn bench_side(
             )?;
             results.rss_loaded_kib = json_number(&line, "rss_kib").map(|kib| kib as u64);
             results.populate_s = json_number(&line, "seconds");
+            results.raw.push(line);
         }
         server.stop()?;
     }
@@ -384,6 +378,9 @@ fn bench_side(
                     &options.pipeline.to_string(),
                 ],
             );
+            if let Ok(line) = &line {
+                results.raw.push(line.clone());
+            }
             let cell = line.map_err(|error| format!("{error:#}")).and_then(|line| {
                 Ok(Cell {
                     ops_per_s: json_number(&line, "ops_per_s").ok_or("no ops_per_s")?,
