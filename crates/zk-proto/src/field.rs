@@ -4,10 +4,10 @@
 //! | --- | --- |
 //! | `i32`, `i64`, `bool` | `int`, `long`, `boolean` |
 //! | `Zxid`, `SessionId` | `long` |
-//! | `String` | `ustring` (null reads as empty) |
+//! | `String` | `ustring` (null reads as empty, invalid UTF-8 as U+FFFD) |
 //! | `Option<String>` | `ustring` (null is `None`) |
 //! | `Vec<u8>` | `buffer` (null reads as empty) |
-//! | `Vec<String>`, `Vec<Acl>`, `Vec<ClientInfo>` | `vector<...>` (null reads as empty) |
+//! | `Vec<String>`, `Vec<Acl>`, `Vec<ClientInfo>` | `vector<...>` (null or negative reads as empty) |
 //! | `Stat` | the `Stat` record |
 
 use crate::data::{read_acl_vec, write_acl_vec, Acl, Stat};
@@ -82,7 +82,7 @@ impl Field for Option<String> {
         }
     }
     fn read_field(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(r.read_str_opt()?.map(str::to_owned))
+        r.read_string_opt()
     }
 }
 

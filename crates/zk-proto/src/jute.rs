@@ -141,7 +141,8 @@ impl<'a> Reader<'a> {
         Ok(self.read_buffer_opt()?.unwrap_or_default().to_vec())
     }
 
-    /// Reads a jute `ustring`; null (-1) comes back as `None`.
+    /// Reads a jute `ustring` without copying; null (-1) comes back as `None`. Unlike
+    /// [`Reader::read_string`] this is strict: invalid UTF-8 is [`DecodeError::BadUtf8`].
     pub fn read_str_opt(&mut self) -> Result<Option<&'a str>, DecodeError> {
         match self.read_buffer_opt()? {
             None => Ok(None),
@@ -151,21 +152,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads a jute `ustring`, with null read as the empty string.
+    /// Reads a jute `ustring`, with null read as the empty string. Like Java's reader
+    /// (`new String(bytes, UTF_8)`), invalid UTF-8, including the CESU-8 surrogates Java's
+    /// writer emits for characters outside the BMP, becomes U+FFFD instead of an error.
     pub fn read_string(&mut self) -> Result<String, DecodeError> {
-        Ok(self.read_str_opt()?.unwrap_or_default().to_owned())
+        Ok(self.read_string_opt()?.unwrap_or_default())
     }
 
-    /// Reads a jute `vector`, with null read as empty. Each element takes at least
-    /// `min_element_size` bytes, which bounds the allocation by the input's length.
+    /// Reads a jute `ustring` where null (`None`) differs from empty, decoding invalid UTF-8
+    /// to U+FFFD as [`Reader::read_string`] does.
+    pub fn read_string_opt(&mut self) -> Result<Option<String>, DecodeError> {
+        Ok(self.read_buffer_opt()?.map(java_utf8_lossy))
+    }
+
+    /// Reads a jute `vector`, with null read as empty. Like Java's `BinaryIndex`, any other
+    /// negative count also reads as empty. Each element takes at least `min_element_size`
+    /// bytes, which bounds the allocation by the input's length.
     pub fn read_vec<T>(
         &mut self,
         min_element_size: usize,
         mut element: impl FnMut(&mut Reader<'a>) -> Result<T, DecodeError>,
     ) -> Result<Vec<T>, DecodeError> {
-        let Some(n) = self.read_len(min_element_size.max(1))? else {
+        let count = self.read_i32()?;
+        let Ok(n) = usize::try_from(count) else {
             return Ok(Vec::new());
         };
+        if n.saturating_mul(min_element_size.max(1)) > self.bytes.len() {
+            return Err(DecodeError::BadLength(count));
+        }
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             out.push(element(self)?);
@@ -176,6 +190,36 @@ impl<'a> Reader<'a> {
     /// Reads a vector of `ustring`s.
     pub fn read_string_vec(&mut self) -> Result<Vec<String>, DecodeError> {
         self.read_vec(4, Reader::read_string)
+    }
+}
+
+/// Decodes UTF-8 the way Java's `new String(bytes, UTF_8)` does: each encoded surrogate
+/// (`ED A0..BF 80..BF`, what Java's writer emits for characters outside the BMP) becomes one
+/// U+FFFD, and any other malformed sequence one U+FFFD per maximal invalid subpart.
+fn java_utf8_lossy(bytes: &[u8]) -> String {
+    let mut rest = bytes;
+    let mut out = String::new();
+    loop {
+        match core::str::from_utf8(rest) {
+            Ok(valid) => {
+                if out.is_empty() {
+                    return valid.to_owned();
+                }
+                out.push_str(valid);
+                return out;
+            }
+            Err(error) => {
+                let (valid, invalid) = rest.split_at(error.valid_up_to());
+                // The prefix was just validated.
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                out.push(char::REPLACEMENT_CHARACTER);
+                let skip = match invalid {
+                    [0xed, 0xa0..=0xbf, 0x80..=0xbf, ..] => 3,
+                    _ => error.error_len().unwrap_or(invalid.len()),
+                };
+                rest = &invalid[skip..];
+            }
+        }
     }
 }
 
@@ -193,7 +237,8 @@ pub trait Writer {
     fn write_buffer(&mut self, value: &[u8]);
     /// Writes a null jute `buffer` or `ustring` (length -1).
     fn write_null(&mut self);
-    /// Writes a jute `ustring`.
+    /// Writes a jute `ustring` the way Java's writer does: UTF-8, except that a character
+    /// outside the BMP becomes its two UTF-16 surrogates, 3 bytes each (CESU-8).
     fn write_str(&mut self, value: &str);
     /// Writes a vector of `ustring`s.
     fn write_string_vec<S: AsRef<str>>(&mut self, values: &[S]);
@@ -225,7 +270,31 @@ impl Writer for Vec<u8> {
         self.write_i32(-1);
     }
     fn write_str(&mut self, value: &str) {
-        self.write_buffer(value.as_bytes());
+        // Only characters outside the BMP (4-byte UTF-8, lead byte 0xF0..) differ from UTF-8.
+        if !value.bytes().any(|b| b >= 0xf0) {
+            self.write_buffer(value.as_bytes());
+            return;
+        }
+        let start = self.len();
+        self.write_i32(0);
+        let mut buf = [0u16; 2];
+        for c in value.chars() {
+            for unit in c.encode_utf16(&mut buf).iter().map(|&u| u32::from(u)) {
+                // Each UTF-16 unit on its own, as Java's BinaryOutputArchive.writeString does.
+                if unit < 0x80 {
+                    self.push(unit as u8);
+                } else if unit < 0x800 {
+                    self.push(0xc0 | (unit >> 6) as u8);
+                    self.push(0x80 | (unit & 0x3f) as u8);
+                } else {
+                    self.push(0xe0 | (unit >> 12) as u8);
+                    self.push(0x80 | ((unit >> 6) & 0x3f) as u8);
+                    self.push(0x80 | (unit & 0x3f) as u8);
+                }
+            }
+        }
+        let len = len_i32(self.len() - start - 4);
+        self[start..start + 4].copy_from_slice(&len.to_be_bytes());
     }
     fn write_string_vec<S: AsRef<str>>(&mut self, values: &[S]) {
         self.write_i32(len_i32(values.len()));
@@ -285,6 +354,37 @@ mod tests {
         assert_eq!(
             Reader::new(&out).read_buffer(),
             Err(DecodeError::BadLength(i32::MAX))
+        );
+    }
+
+    #[test]
+    fn negative_vector_counts_read_as_empty_like_java() {
+        let mut out = Vec::new();
+        out.write_i32(-5);
+        let mut reader = Reader::new(&out);
+        assert_eq!(reader.read_string_vec(), Ok(Vec::new()));
+        assert!(reader.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_reads_as_replacement_characters_like_java() {
+        // 0xc3 0x28 is an invalid sequence; ED A0 BD ED B8 80 is U+1F600 as CESU-8.
+        let mut out = Vec::new();
+        out.write_buffer(&[0xc3, 0x28]);
+        out.write_buffer(&[b'/', 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, b'x']);
+        let mut reader = Reader::new(&out);
+        assert_eq!(reader.read_string(), Ok("\u{fffd}(".to_owned()));
+        assert_eq!(reader.read_string(), Ok("/\u{fffd}\u{fffd}x".to_owned()));
+        assert_eq!(Reader::new(&out).read_str_opt(), Err(DecodeError::BadUtf8));
+    }
+
+    #[test]
+    fn characters_outside_the_bmp_are_written_as_cesu8_like_java() {
+        let mut out = Vec::new();
+        out.write_str("/\u{1f600}\u{0}\u{e9}");
+        assert_eq!(
+            out,
+            [0, 0, 0, 10, b'/', 0xed, 0xa0, 0xbd, 0xed, 0xb8, 0x80, 0, 0xc3, 0xa9]
         );
     }
 

@@ -31,11 +31,19 @@
 //! assert_eq!(request, Request::Ping);
 //! ```
 //!
-//! Decoding follows Java where Java is lenient: a record ignores bytes after its last field,
-//! a boolean is true for any non-zero byte, and a null string, buffer or vector (length -1)
-//! reads as empty (except the reconfig strings, where null is meaningful). The one place where
-//! a re-encoding can differ from the bytes read is therefore a null that is written back as
-//! empty. [`Record::from_bytes`] is the strict form that refuses trailing bytes.
+//! Decoding follows Java (`BinaryInputArchive`) where Java is lenient:
+//!
+//! * a record ignores bytes after its last field ([`Record::from_bytes`] is the strict form
+//!   that refuses them);
+//! * a boolean is true for any non-zero byte;
+//! * a string decodes invalid UTF-8 (including the CESU-8 surrogates Java's writer emits for
+//!   characters outside the BMP) to U+FFFD;
+//! * a vector count of -1 (null) or any other negative value reads as empty;
+//! * a null string or buffer (length -1) reads as empty, except the reconfig strings, where
+//!   null is meaningful; other negative string or buffer lengths are errors, as in Java.
+//!
+//! A re-encoding can therefore differ from the bytes read only where one of these was
+//! normalised (a null written back as empty, 2 written back as 1, U+FFFD).
 
 pub mod connect;
 pub mod data;

@@ -60,6 +60,8 @@ public class JuteVectors {
         emit("set_acl", new SetACLRequest("/a", Arrays.asList(digest), 2));
         emit("get_children2", new GetChildren2Request("/a", true));
         emit("sync", new SyncRequest("/a"));
+        // Outside the BMP Java writes each UTF-16 surrogate as 3 bytes (CESU-8).
+        emit("sync_non_bmp", new SyncRequest("/\uD83D\uDE00\u0000\u00e9"));
         emit("check", new CheckVersionRequest("/a", 9));
         emit("reconfig", new ReconfigRequest(null, "3", null, -1L));
         emit("check_watches", new CheckWatchesRequest("/a", 2));
