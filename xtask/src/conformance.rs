@@ -1,7 +1,406 @@
-//! `cargo xtask conformance` (being written).
+//! `cargo xtask conformance`: unmodified ZooKeeper clients against our server and Apache's.
+//!
+//! Suites (each run with `ZK_ADDR=host:port` of the server under test):
+//! - `kazoo`: the pytest suite in `tests/kazoo` (kazoo plus a raw wire-protocol client);
+//! - `interop`: `crates/zk-interop`, the `zookeeper-client` crate (`cargo test -- --ignored`);
+//! - `cli`: `tests/cli/cli_session.py`, Debian's C `cli_mt` and Java `zkCli.sh`.
+//!
+//! Targets: `ours` (`zk-server`, release build, port 22181) and `apache` (Apache ZooKeeper
+//! 3.8 via `scripts/apache-zookeeper.sh`, port 22182). Every suite must pass against Apache:
+//! that is what shows the suites assert ZooKeeper's behaviour.
+//!
+//! Options: `--only ours|apache`, `--suite kazoo|interop|cli` (both repeatable).
+//! Missing prerequisites are installed: the Python venv in `target/conformance-venv`, and
+//! (as root) Debian's `zookeeper`/`zookeeper-bin` packages. Servers started here are stopped
+//! by guards, also when a suite fails.
 
-use anyhow::{bail, Result};
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-pub(crate) fn run(_args: &[String]) -> Result<()> {
-    bail!("cargo xtask conformance is not written yet")
+use anyhow::{bail, Context, Result};
+
+use crate::util::{cargo, run as exec, workspace_root};
+
+const OURS_PORT: u16 = 22181;
+const APACHE_PORT: u16 = 22182;
+const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
+const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
+const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
+/// How long a server may take to answer `ruok` after starting.
+const STARTUP_WAIT: Duration = Duration::from_secs(90);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Ours,
+    Apache,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Ours => "ours",
+            Target::Apache => "apache",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Suite {
+    Kazoo,
+    Interop,
+    Cli,
+}
+
+impl Suite {
+    fn name(self) -> &'static str {
+        match self {
+            Suite::Kazoo => "kazoo",
+            Suite::Interop => "interop",
+            Suite::Cli => "cli",
+        }
+    }
+}
+
+struct Options {
+    targets: Vec<Target>,
+    suites: Vec<Suite>,
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut targets = Vec::new();
+    let mut suites = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = || {
+            iter.next()
+                .map(String::as_str)
+                .with_context(|| format!("{arg} needs a value"))
+        };
+        match arg.as_str() {
+            "--only" => targets.push(match value()? {
+                "ours" => Target::Ours,
+                "apache" => Target::Apache,
+                other => bail!("--only takes ours|apache, not {other:?}"),
+            }),
+            "--suite" => suites.push(match value()? {
+                "kazoo" => Suite::Kazoo,
+                "interop" => Suite::Interop,
+                "cli" => Suite::Cli,
+                other => bail!("--suite takes kazoo|interop|cli, not {other:?}"),
+            }),
+            other => bail!(
+                "unknown argument {other:?}; usage: cargo xtask conformance \
+                 [--only ours|apache] [--suite kazoo|interop|cli]"
+            ),
+        }
+    }
+    if targets.is_empty() {
+        targets = vec![Target::Ours, Target::Apache];
+    }
+    if suites.is_empty() {
+        suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli];
+    }
+    Ok(Options { targets, suites })
+}
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let options = parse(args)?;
+    let root = workspace_root();
+    let work = root.join("target/conformance");
+    fs::create_dir_all(&work).context("create target/conformance")?;
+
+    let python = prerequisites(&root, &options)?;
+    if options.targets.contains(&Target::Ours) {
+        exec(cargo().args(["build", "-p", "zk-server", "--release"]))?;
+    }
+    if options.suites.contains(&Suite::Interop) {
+        // Compile once up front so that the build is not counted against a running server.
+        exec(cargo().args(["test", "-p", "zk-interop", "--no-run"]))?;
+    }
+
+    let mut outcomes: Vec<(Target, Suite, Result<()>)> = Vec::new();
+    for &target in &options.targets {
+        let port = match target {
+            Target::Ours => OURS_PORT,
+            Target::Apache => APACHE_PORT,
+        };
+        eprintln!(
+            "\n=== conformance: starting {} on 127.0.0.1:{port}",
+            target.name()
+        );
+        // Guards: whichever server started is stopped when they go out of scope.
+        let started = match target {
+            Target::Ours => {
+                OurServer::start(&root, &work.join("ours"), port).map(|s| (Some(s), None))
+            }
+            Target::Apache => {
+                ApacheServer::start(&root, &work.join("apache"), port).map(|s| (None, Some(s)))
+            }
+        };
+        let _guards: (Option<OurServer>, Option<ApacheServer>) = match started {
+            Ok(guards) => guards,
+            Err(error) => {
+                for &suite in &options.suites {
+                    outcomes.push((
+                        target,
+                        suite,
+                        Err(anyhow::anyhow!("server did not start: {error:#}")),
+                    ));
+                }
+                continue;
+            }
+        };
+        let addr = format!("127.0.0.1:{port}");
+        for &suite in &options.suites {
+            eprintln!(
+                "\n=== conformance: {} suite against {} ({addr})",
+                suite.name(),
+                target.name()
+            );
+            let outcome = run_suite(&root, &python, suite, &addr);
+            if let Err(error) = &outcome {
+                eprintln!("=== {} against {}: {error:#}", suite.name(), target.name());
+            }
+            outcomes.push((target, suite, outcome));
+        }
+    }
+
+    eprintln!("\n=== conformance summary");
+    let mut failed = 0;
+    for (target, suite, outcome) in &outcomes {
+        match outcome {
+            Ok(()) => eprintln!("  {:<7} {:<8} PASS", target.name(), suite.name()),
+            Err(error) => {
+                failed += 1;
+                eprintln!("  {:<7} {:<8} FAIL  {error:#}", target.name(), suite.name());
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} conformance runs failed", outcomes.len());
+    }
+    eprintln!("cargo xtask conformance: every suite passed");
+    Ok(())
+}
+
+fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<()> {
+    match suite {
+        Suite::Kazoo => exec(
+            Command::new(python)
+                .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+                .current_dir(root.join("tests/kazoo"))
+                .env("ZK_ADDR", addr)
+                .env("PYTHONDONTWRITEBYTECODE", "1"),
+        ),
+        Suite::Interop => exec(
+            cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "zk-interop",
+                    "--",
+                    "--ignored",
+                    "--test-threads=1",
+                ])
+                .env("ZK_ADDR", addr),
+        ),
+        Suite::Cli => exec(
+            Command::new(python)
+                .arg(root.join("tests/cli/cli_session.py"))
+                .env("ZK_ADDR", addr)
+                .env("PYTHONDONTWRITEBYTECODE", "1"),
+        ),
+    }
+}
+
+/// Installs what the chosen suites need; returns the venv's python.
+fn prerequisites(root: &Path, options: &Options) -> Result<PathBuf> {
+    let needs_apache = options.targets.contains(&Target::Apache);
+    let needs_cli = options.suites.contains(&Suite::Cli);
+    let missing_debian = (needs_apache && !Path::new(APACHE_JAR).exists())
+        || (needs_cli && (!Path::new(CLI_MT).exists() || !Path::new(ZKCLI).exists()));
+    if missing_debian {
+        apt_install(&["zookeeper", "zookeeper-bin"])?;
+    }
+
+    let venv = root.join("target/conformance-venv");
+    let python = venv.join("bin/python");
+    let ready = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import kazoo, pytest"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    if !ready {
+        let created = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !created {
+            apt_install(&["python3-venv"])?;
+            exec(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        }
+        exec(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "-r"])
+                .arg(root.join("tests/kazoo/requirements.txt")),
+        )?;
+    }
+    Ok(python)
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let uid = Command::new("id").arg("-u").output().context("run id -u")?;
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        bail!(
+            "missing prerequisites; install them as root: apt-get install -y {}",
+            packages.join(" ")
+        );
+    }
+    exec(
+        Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    exec(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+/// Our `zk-server`, a child process killed on drop.
+struct OurServer {
+    child: Child,
+}
+
+impl OurServer {
+    fn start(root: &Path, dir: &Path, port: u16) -> Result<OurServer> {
+        ensure_port_free(port)?;
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
+        }
+        let data = dir.join("data");
+        fs::create_dir_all(&data).with_context(|| format!("create {}", data.display()))?;
+        let config = dir.join("zoo.cfg");
+        fs::write(
+            &config,
+            format!(
+                "tickTime=2000\n\
+                 dataDir={}\n\
+                 clientPort={port}\n\
+                 clientPortAddress=127.0.0.1\n\
+                 maxClientCnxns=0\n\
+                 4lw.commands.whitelist=*\n",
+                data.display()
+            ),
+        )
+        .context("write zoo.cfg")?;
+        let log_path = dir.join("server.log");
+        let log = fs::File::create(&log_path).context("create server.log")?;
+        let binary = root.join("target/release/zk-server");
+        let child = Command::new(&binary)
+            .arg(&config)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("start {}", binary.display()))?;
+        let mut server = OurServer { child };
+        let started = Instant::now();
+        loop {
+            if let Some(status) = server.child.try_wait()? {
+                bail!(
+                    "zk-server exited with {status} during startup; log {}:\n{}",
+                    log_path.display(),
+                    fs::read_to_string(&log_path).unwrap_or_default()
+                );
+            }
+            if ruok(port) {
+                eprintln!("zk-server on 127.0.0.1:{port} (log {})", log_path.display());
+                return Ok(server);
+            }
+            if started.elapsed() > STARTUP_WAIT {
+                bail!("zk-server did not answer ruok on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for OurServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Apache ZooKeeper run by `scripts/apache-zookeeper.sh`, stopped on drop.
+struct ApacheServer {
+    script: PathBuf,
+    dir: PathBuf,
+}
+
+impl ApacheServer {
+    fn start(root: &Path, dir: &Path, port: u16) -> Result<ApacheServer> {
+        ensure_port_free(port)?;
+        if dir.exists() {
+            fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
+        }
+        let script = root.join("scripts/apache-zookeeper.sh");
+        // The guard exists before the start so that a half-started server is stopped too.
+        let server = ApacheServer {
+            script: script.clone(),
+            dir: dir.to_path_buf(),
+        };
+        exec(
+            Command::new("bash")
+                .arg(&script)
+                .arg("start")
+                .arg(port.to_string())
+                .arg(dir),
+        )?;
+        Ok(server)
+    }
+}
+
+impl Drop for ApacheServer {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+fn ensure_port_free(port: u16) -> Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    if TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok() {
+        bail!("port {port} is already in use: stop whatever listens there first");
+    }
+    Ok(())
+}
+
+/// True when the server on `port` answers the four-letter word `ruok` with `imok`.
+fn ruok(port: u16) -> bool {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if stream.write_all(b"ruok").is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer == "imok"
 }
