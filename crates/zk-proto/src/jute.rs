@@ -277,20 +277,19 @@ impl Writer for Vec<u8> {
         }
         let start = self.len();
         self.write_i32(0);
-        let mut buf = [0u16; 2];
+        let mut utf8 = [0u8; 4];
+        let mut utf16 = [0u16; 2];
         for c in value.chars() {
-            for unit in c.encode_utf16(&mut buf).iter().map(|&u| u32::from(u)) {
-                // Each UTF-16 unit on its own, as Java's BinaryOutputArchive.writeString does.
-                if unit < 0x80 {
-                    self.push(unit as u8);
-                } else if unit < 0x800 {
-                    self.push(0xc0 | (unit >> 6) as u8);
-                    self.push(0x80 | (unit & 0x3f) as u8);
-                } else {
-                    self.push(0xe0 | (unit >> 12) as u8);
-                    self.push(0x80 | ((unit >> 6) & 0x3f) as u8);
-                    self.push(0x80 | (unit & 0x3f) as u8);
-                }
+            if c.len_utf8() < 4 {
+                self.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                continue;
+            }
+            // Each surrogate on its own (0xD800..0xDFFF, always 3 bytes), as Java's
+            // BinaryOutputArchive.writeString encodes every UTF-16 unit.
+            for &unit in c.encode_utf16(&mut utf16).iter() {
+                self.push(0xe0 | (unit >> 12) as u8);
+                self.push(0x80 | ((unit >> 6) & 0x3f) as u8);
+                self.push(0x80 | (unit & 0x3f) as u8);
             }
         }
         let len = len_i32(self.len() - start - 4);
