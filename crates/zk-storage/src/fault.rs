@@ -1,0 +1,411 @@
+//! A seeded, fault-injecting, in-memory [`FileSystem`] for tests.
+//!
+//! Every file keeps two contents: what the process sees and what survived the last
+//! `sync_data` (what a power cut would leave). Directory entries are likewise durable only after
+//! `sync_dir`. [`FaultyFileSystem::crash`] throws away everything not durable, keeping a random
+//! (seeded) prefix of each file's unsynced tail, possibly with zeroed holes, as a torn write
+//! would. [`Faults`] makes syncs fail, writes stop short, or the disk fill up, and the damage
+//! helpers flip bits, truncate or zero files behind the storage code's back.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::fs::{FileSystem, WritableFile};
+use crate::rng::SplitMix64;
+
+/// Faults to inject; all off by default.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// The number of successful `sync_data`/`sync_dir` calls after which every sync fails (EIO).
+    pub fail_sync_after: Option<u64>,
+    /// The number of successful `write_at` calls after which the next write stores only a
+    /// random prefix of its buffer and fails (EIO); later writes succeed again.
+    pub short_write_after: Option<u64>,
+    /// The disk's capacity: bytes beyond it fail with `StorageFull` (ENOSPC) after writing what
+    /// fits.
+    pub capacity_bytes: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Inode {
+    data: Vec<u8>,
+    durable: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct State {
+    names: BTreeMap<PathBuf, u64>,
+    durable_names: BTreeMap<PathBuf, u64>,
+    dirs: BTreeSet<PathBuf>,
+    inodes: BTreeMap<u64, Inode>,
+    next_inode: u64,
+    faults: Faults,
+    syncs: u64,
+    writes: u64,
+    rng: SplitMix64,
+}
+
+impl State {
+    fn used_bytes(&self) -> u64 {
+        self.inodes
+            .values()
+            .map(|inode| inode.data.len() as u64)
+            .sum()
+    }
+}
+
+/// The in-memory, fault-injecting file system. Clones share the same disk.
+#[derive(Clone, Debug)]
+pub struct FaultyFileSystem {
+    state: Arc<Mutex<State>>,
+}
+
+fn not_found(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} not found", path.display()),
+    )
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+impl FaultyFileSystem {
+    /// An empty disk whose random choices derive from `seed`.
+    pub fn new(seed: u64) -> FaultyFileSystem {
+        FaultyFileSystem {
+            state: Arc::new(Mutex::new(State {
+                names: BTreeMap::new(),
+                durable_names: BTreeMap::new(),
+                dirs: BTreeSet::new(),
+                inodes: BTreeMap::new(),
+                next_inode: 1,
+                faults: Faults::default(),
+                syncs: 0,
+                writes: 0,
+                rng: SplitMix64::new(seed),
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide the disk from the others.
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Replaces the faults to inject; the sync and write counters restart at zero.
+    pub fn set_faults(&self, faults: Faults) {
+        let mut state = self.lock();
+        state.faults = faults;
+        state.syncs = 0;
+        state.writes = 0;
+    }
+
+    /// A power cut: every file keeps its synced content, and each 512-byte sector written since
+    /// the last sync independently survives or not (a torn write); a file that grew keeps a random
+    /// part of its growth. Directory entries not made durable by `sync_dir` are undone. Faults are
+    /// cleared.
+    pub fn crash(&self) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        state.names = state.durable_names.clone();
+        let live: BTreeSet<u64> = state.names.values().copied().collect();
+        state.inodes.retain(|id, _| live.contains(id));
+        for inode in state.inodes.values_mut() {
+            let survived = torn_mix(&mut state.rng, &inode.durable, &inode.data);
+            inode.data = survived.clone();
+            inode.durable = survived;
+        }
+        state.faults = Faults::default();
+    }
+
+    /// The content of `path` as the process sees it.
+    pub fn contents(&self, path: &Path) -> Option<Vec<u8>> {
+        let state = self.lock();
+        let id = state.names.get(path)?;
+        state.inodes.get(id).map(|inode| inode.data.clone())
+    }
+
+    /// Damage: replaces the content of `path` (durably), creating the file if needed.
+    pub fn put(&self, path: &Path, bytes: &[u8]) {
+        let mut state = self.lock();
+        let state = &mut *state;
+        state.dirs.insert(parent(path));
+        let id = match state.names.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = state.next_inode;
+                state.next_inode += 1;
+                state.names.insert(path.to_path_buf(), id);
+                state.durable_names.insert(path.to_path_buf(), id);
+                id
+            }
+        };
+        state.inodes.insert(
+            id,
+            Inode {
+                data: bytes.to_vec(),
+                durable: bytes.to_vec(),
+            },
+        );
+    }
+
+    /// Damage: flips bit `bit` (0..8) of byte `offset` of `path`; false if there is no such byte.
+    pub fn flip_bit(&self, path: &Path, offset: u64, bit: u8) -> bool {
+        self.edit(path, |data| match data.get_mut(offset as usize) {
+            Some(byte) => {
+                *byte ^= 1 << (bit % 8);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Damage: truncates `path` to `len` bytes.
+    pub fn truncate(&self, path: &Path, len: u64) -> bool {
+        self.edit(path, |data| {
+            data.truncate(len as usize);
+            true
+        })
+    }
+
+    /// Damage: zeroes `len` bytes of `path` from `offset` (clamped to the file).
+    pub fn zero(&self, path: &Path, offset: u64, len: u64) -> bool {
+        self.edit(path, |data| {
+            let start = (offset as usize).min(data.len());
+            let end = (offset.saturating_add(len) as usize).min(data.len());
+            data[start..end].fill(0);
+            true
+        })
+    }
+
+    fn edit(&self, path: &Path, change: impl FnOnce(&mut Vec<u8>) -> bool) -> bool {
+        let mut state = self.lock();
+        let Some(&id) = state.names.get(path) else {
+            return false;
+        };
+        let Some(inode) = state.inodes.get_mut(&id) else {
+            return false;
+        };
+        let changed = change(&mut inode.data);
+        inode.durable = inode.data.clone();
+        changed
+    }
+
+    fn sync_fault(state: &mut State) -> io::Result<()> {
+        if let Some(limit) = state.faults.fail_sync_after {
+            if state.syncs >= limit {
+                return Err(io::Error::other("injected fsync failure"));
+            }
+        }
+        state.syncs += 1;
+        Ok(())
+    }
+}
+
+/// The size of the unit a torn write keeps or loses.
+const SECTOR_BYTES: usize = 512;
+
+/// What survives a crash of a file whose synced content is `durable` and current content `data`.
+fn torn_mix(rng: &mut SplitMix64, durable: &[u8], data: &[u8]) -> Vec<u8> {
+    let len = if data.len() > durable.len() {
+        durable.len() + rng.below((data.len() - durable.len()) as u64 + 1) as usize
+    } else {
+        data.len()
+    };
+    let mut survived = vec![0; len];
+    for start in (0..len).step_by(SECTOR_BYTES) {
+        let end = (start + SECTOR_BYTES).min(len);
+        let new = &data[start..end];
+        let old_end = end.min(durable.len());
+        let old = durable.get(start..old_end).unwrap_or(&[]);
+        let sector = &mut survived[start..end];
+        if new == old || rng.below(2) == 0 {
+            sector.copy_from_slice(new);
+        } else {
+            sector[..old.len()].copy_from_slice(old);
+        }
+    }
+    survived
+}
+
+#[derive(Debug)]
+struct FaultyFile {
+    fs: FaultyFileSystem,
+    inode: u64,
+}
+
+impl WritableFile for FaultyFile {
+    fn write_at(&mut self, offset: u64, buf: &[u8]) -> io::Result<()> {
+        let mut state = self.fs.lock();
+        let state = &mut *state;
+        let mut len = buf.len();
+        let mut error = None;
+        if let Some(limit) = state.faults.short_write_after {
+            if state.writes == limit {
+                len = state.rng.below(buf.len() as u64) as usize;
+                error = Some(io::Error::other("injected short write"));
+            }
+        }
+        state.writes += 1;
+        let current = state.inodes.get(&self.inode).map_or(0, |i| i.data.len()) as u64;
+        let end = offset + len as u64;
+        if let Some(capacity) = state.faults.capacity_bytes {
+            let used = state.used_bytes();
+            let growth = end.saturating_sub(current);
+            if used + growth > capacity {
+                let room = capacity.saturating_sub(used) + current.saturating_sub(offset);
+                len = len.min(room as usize);
+                error = Some(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "injected ENOSPC",
+                ));
+            }
+        }
+        let inode = state.inodes.entry(self.inode).or_default();
+        let end = offset as usize + len;
+        if inode.data.len() < end {
+            inode.data.resize(end, 0);
+        }
+        inode.data[offset as usize..end].copy_from_slice(&buf[..len]);
+        match error {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn set_len(&mut self, len: u64) -> io::Result<()> {
+        let mut state = self.fs.lock();
+        let state = &mut *state;
+        if let Some(capacity) = state.faults.capacity_bytes {
+            let current = state.inodes.get(&self.inode).map_or(0, |i| i.data.len()) as u64;
+            if state.used_bytes() + len.saturating_sub(current) > capacity {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "injected ENOSPC",
+                ));
+            }
+        }
+        state
+            .inodes
+            .entry(self.inode)
+            .or_default()
+            .data
+            .resize(len as usize, 0);
+        Ok(())
+    }
+
+    fn sync_data(&mut self) -> io::Result<()> {
+        let mut state = self.fs.lock();
+        let state = &mut *state;
+        FaultyFileSystem::sync_fault(state)?;
+        if let Some(inode) = state.inodes.get_mut(&self.inode) {
+            inode.durable = inode.data.clone();
+        }
+        Ok(())
+    }
+}
+
+impl FileSystem for FaultyFileSystem {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        for ancestor in dir.ancestors() {
+            state.dirs.insert(ancestor.to_path_buf());
+        }
+        Ok(())
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let state = self.lock();
+        if !state.dirs.contains(dir) {
+            return Err(not_found(dir));
+        }
+        Ok(state
+            .names
+            .keys()
+            .filter(|path| path.parent() == Some(dir))
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+            .collect())
+    }
+
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let mut state = self.lock();
+        if !state.dirs.contains(&parent(path)) {
+            return Err(not_found(&parent(path)));
+        }
+        let id = state.next_inode;
+        state.next_inode += 1;
+        state.inodes.insert(id, Inode::default());
+        if let Some(old) = state.names.insert(path.to_path_buf(), id) {
+            if !state.durable_names.values().any(|&v| v == old) {
+                state.inodes.remove(&old);
+            }
+        }
+        Ok(Box::new(FaultyFile {
+            fs: self.clone(),
+            inode: id,
+        }))
+    }
+
+    fn open(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let state = self.lock();
+        let id = *state.names.get(path).ok_or_else(|| not_found(path))?;
+        Ok(Box::new(FaultyFile {
+            fs: self.clone(),
+            inode: id,
+        }))
+    }
+
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.contents(path).ok_or_else(|| not_found(path))
+    }
+
+    fn len(&self, path: &Path) -> io::Result<u64> {
+        let state = self.lock();
+        let id = state.names.get(path).ok_or_else(|| not_found(path))?;
+        Ok(state
+            .inodes
+            .get(id)
+            .map_or(0, |inode| inode.data.len() as u64))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        let id = state.names.remove(from).ok_or_else(|| not_found(from))?;
+        state.names.insert(to.to_path_buf(), id);
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        state.names.remove(path).ok_or_else(|| not_found(path))?;
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.lock();
+        let state = &mut *state;
+        FaultyFileSystem::sync_fault(state)?;
+        state
+            .durable_names
+            .retain(|path, _| path.parent() != Some(dir));
+        for (path, id) in &state.names {
+            if path.parent() == Some(dir) {
+                state.durable_names.insert(path.clone(), *id);
+            }
+        }
+        let live: BTreeSet<u64> = state
+            .names
+            .values()
+            .chain(state.durable_names.values())
+            .copied()
+            .collect();
+        state.inodes.retain(|id, _| live.contains(id));
+        Ok(())
+    }
+}

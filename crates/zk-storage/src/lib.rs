@@ -1,0 +1,33 @@
+//! Durable storage for the ZooKeeper-compatible server: the transaction log (segments named by
+//! their first zxid, preallocated, CRC per record, `fdatasync` group commit), snapshots of the
+//! tree and the session table, crash recovery with damage handling, autopurge, and a data
+//! directory inspector.
+//!
+//! The server opens a [`DataStore`] at start-up and gets back the [`Recovered`] state; from
+//! then on it hands every batch of txns to [`DataStore::append`] and replies once the returned
+//! [`AppendHandle`] resolves. Every file operation goes through the [`FileSystem`] seam, so the
+//! damage and failure paths are tested against [`fault::FaultyFileSystem`].
+//!
+//! This crate does blocking IO on its own threads (the log writer, the snapshotter, the
+//! autopurge timer) and knows nothing of tokio: [`AppendHandle`] is a plain `Future`.
+
+pub mod error;
+pub mod fault;
+pub mod format;
+pub mod fs;
+pub mod inspect;
+pub mod log;
+pub mod purge;
+pub mod recovery;
+pub mod rng;
+pub mod snapshot;
+pub mod store;
+
+pub use error::{Result, StorageError};
+pub use fs::{FileSystem, RealFileSystem, WritableFile};
+pub use inspect::{inspect, inspect_with, LogSummary, Report, SnapshotSummary};
+pub use log::{AppendHandle, LogConfig, LogWriter};
+pub use purge::{purge, PurgeReport};
+pub use recovery::{recover, Recovered};
+pub use snapshot::{read_snapshot, write_snapshot, LoadedSnapshot};
+pub use store::{DataStore, SnapshotPolicy, StoreConfig};

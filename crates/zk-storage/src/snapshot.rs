@@ -1,0 +1,149 @@
+//! Writing and reading snapshots: the tree ([`TreeSnapshot`]) and the session table at a zxid.
+//!
+//! A snapshot is streamed to `snapshot.<zxid>.tmp`, synced, renamed to `snapshot.<zxid>`, and
+//! the directory is synced, so a crash leaves either no snapshot or a complete one (a leftover
+//! `.tmp` file is ignored and removed on the next start).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tracing::info;
+use zk_proto::{SessionId, Zxid};
+use zk_tree::TreeSnapshot;
+
+use crate::error::{Result, StorageError};
+use crate::format::{self, SnapshotBody};
+use crate::fs::{FileSystem, WritableFile};
+
+/// The borrowed twin of [`SnapshotBody`] (postcard encodes both the same way).
+#[derive(Serialize)]
+struct SnapshotBodyRef<'a> {
+    sessions: &'a [(SessionId, i32)],
+    tree: &'a TreeSnapshot,
+}
+
+/// Buffers writes to a [`WritableFile`] and computes the CRC of everything written.
+struct CrcWriter<'a> {
+    file: &'a mut dyn WritableFile,
+    buffer: Vec<u8>,
+    offset: u64,
+    hasher: crc32fast::Hasher,
+}
+
+const WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+impl CrcWriter<'_> {
+    fn flush_buffer(&mut self) -> io::Result<()> {
+        if !self.buffer.is_empty() {
+            self.file.write_at(self.offset, &self.buffer)?;
+            self.offset += self.buffer.len() as u64;
+            self.buffer.clear();
+        }
+        Ok(())
+    }
+}
+
+impl io::Write for CrcWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hasher.update(buf);
+        self.buffer.extend_from_slice(buf);
+        if self.buffer.len() >= WRITE_BUFFER_BYTES {
+            self.flush_buffer()?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buffer()
+    }
+}
+
+/// Writes the snapshot of `tree` (taken at `tree.last_processed_zxid`) and `sessions` into
+/// `dir`, durably; returns its path.
+pub fn write_snapshot(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    tree: &TreeSnapshot,
+    sessions: &[(SessionId, i32)],
+) -> Result<PathBuf> {
+    let zxid = tree.last_processed_zxid;
+    let path = dir.join(format::snapshot_name(zxid));
+    let tmp = dir.join(format!("{}.tmp", format::snapshot_name(zxid)));
+    let mut file = fs
+        .create(&tmp)
+        .map_err(|e| StorageError::io("create", &tmp, &e))?;
+    let mut writer = CrcWriter {
+        file: &mut *file,
+        buffer: Vec::with_capacity(WRITE_BUFFER_BYTES + 4096),
+        offset: 0,
+        hasher: crc32fast::Hasher::new(),
+    };
+    let write = |writer: &mut CrcWriter<'_>| -> io::Result<()> {
+        use io::Write;
+        writer.write_all(&format::snapshot_header(zxid))?;
+        let body_start = writer.offset + writer.buffer.len() as u64;
+        postcard::to_io(&SnapshotBodyRef { sessions, tree }, &mut *writer)
+            .map_err(|e| io::Error::other(format!("serialising the snapshot: {e}")))?;
+        let body_len = writer.offset + writer.buffer.len() as u64 - body_start;
+        writer.write_all(&body_len.to_le_bytes())?;
+        let crc = writer.hasher.clone().finalize();
+        writer.buffer.extend_from_slice(&crc.to_le_bytes());
+        writer.flush()
+    };
+    write(&mut writer).map_err(|e| StorageError::io("write", &tmp, &e))?;
+    let bytes = writer.offset;
+    file.sync_data()
+        .map_err(|e| StorageError::io("sync", &tmp, &e))?;
+    drop(file);
+    fs.rename(&tmp, &path)
+        .map_err(|e| StorageError::io("rename", &tmp, &e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| StorageError::io("sync", dir, &e))?;
+    info!(path = %path.display(), %zxid, nodes = tree.nodes.len(), sessions = sessions.len(), bytes, "snapshot written");
+    Ok(path)
+}
+
+/// A snapshot read back: its zxid (from the file) and body.
+#[derive(Clone, Debug)]
+pub struct LoadedSnapshot {
+    /// The zxid the snapshot was taken at.
+    pub zxid: Zxid,
+    /// The tree and sessions.
+    pub body: SnapshotBody,
+}
+
+/// Reads and verifies the snapshot at `path`.
+pub fn read_snapshot(fs: &dyn FileSystem, path: &Path) -> Result<LoadedSnapshot> {
+    let bytes = fs
+        .read(path)
+        .map_err(|e| StorageError::io("read", path, &e))?;
+    let (zxid, body) =
+        format::check_snapshot(&bytes).map_err(|reason| StorageError::corrupt(path, 0, reason))?;
+    let body = format::decode_snapshot_body(body).map_err(|reason| {
+        StorageError::corrupt(path, format::SNAPSHOT_HEADER_BYTES as u64, reason)
+    })?;
+    if body.tree.last_processed_zxid != zxid {
+        return Err(StorageError::corrupt(
+            path,
+            0,
+            format!(
+                "header zxid {zxid} but tree zxid {}",
+                body.tree.last_processed_zxid
+            ),
+        ));
+    }
+    if let Some(expected) = format::parse_name(
+        path.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+        "snapshot",
+    ) {
+        if expected != zxid {
+            return Err(StorageError::corrupt(
+                path,
+                0,
+                format!("named {expected} but holds {zxid}"),
+            ));
+        }
+    }
+    Ok(LoadedSnapshot { zxid, body })
+}

@@ -1,0 +1,328 @@
+//! [`DataStore`]: the storage a server opens at start-up. It recovers the state, then owns the
+//! log writer, the background snapshotter (fuzzy snapshots every `snapCount` txns, with seeded
+//! jitter) and the autopurge timer.
+//!
+//! ```no_run
+//! use zk_storage::{DataStore, StoreConfig};
+//!
+//! let (mut store, recovered) = DataStore::open(StoreConfig::new("/var/lib/zk", "/var/lib/zk"))?;
+//! let mut tree = recovered.tree;
+//! // For every batch the core prepares: append, and reply once the handle resolves.
+//! let batch = Vec::new();
+//! store.append(&batch).wait()?;
+//! // After applying it: snapshot when the policy says so.
+//! if store.txns_applied(batch.len()) {
+//!     let sessions = recovered.sessions.iter().map(|(&id, &t)| (id, t)).collect();
+//!     store.snapshot(tree.to_snapshot(), sessions);
+//! }
+//! # let _ = &mut tree;
+//! # Ok::<(), zk_storage::StorageError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+use zk_proto::SessionId;
+use zk_tree::{TreeConfig, TreeSnapshot, Txn, TxnHeader};
+
+use crate::error::{Result, StorageError};
+use crate::format::VERSION_DIR;
+use crate::fs::{FileSystem, RealFileSystem};
+use crate::log::{AppendHandle, LogConfig, LogWriter};
+use crate::purge::{purge, PurgeReport};
+use crate::recovery::{recover, Recovered};
+use crate::rng::SplitMix64;
+use crate::snapshot::write_snapshot;
+
+/// Settings of a [`DataStore`], from zoo.cfg.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `dataDir`: snapshots go to `<dataDir>/version-2`.
+    pub data_dir: PathBuf,
+    /// `dataLogDir` (defaults to `dataDir`): log segments go to `<dataLogDir>/version-2`.
+    pub data_log_dir: PathBuf,
+    /// `snapCount`: a snapshot is due after `snapCount/2 + rand(0, snapCount/2)` txns.
+    pub snap_count: u32,
+    /// `autopurge.snapRetainCount` (at least 3).
+    pub snap_retain_count: usize,
+    /// `autopurge.purgeInterval` (`None` = off).
+    pub purge_interval: Option<Duration>,
+    /// The log's preallocation step (`zookeeper.preAllocSize`).
+    pub preallocate_bytes: u64,
+    /// The seed of the snapshot jitter.
+    pub seed: u64,
+    /// The settings of the recovered tree.
+    pub tree_config: TreeConfig,
+}
+
+impl StoreConfig {
+    /// ZooKeeper's defaults: snapCount 100000, 3 retained snapshots, no autopurge, 64 MiB
+    /// preallocation.
+    pub fn new(data_dir: impl Into<PathBuf>, data_log_dir: impl Into<PathBuf>) -> StoreConfig {
+        StoreConfig {
+            data_dir: data_dir.into(),
+            data_log_dir: data_log_dir.into(),
+            snap_count: 100_000,
+            snap_retain_count: 3,
+            purge_interval: None,
+            preallocate_bytes: 64 << 20,
+            seed: 0,
+            tree_config: TreeConfig::default(),
+        }
+    }
+
+    /// `<dataDir>/version-2`.
+    pub fn snap_dir(&self) -> PathBuf {
+        self.data_dir.join(VERSION_DIR)
+    }
+
+    /// `<dataLogDir>/version-2`.
+    pub fn log_dir(&self) -> PathBuf {
+        self.data_log_dir.join(VERSION_DIR)
+    }
+}
+
+/// When to snapshot: after `snapCount/2 + rand(0, snapCount/2)` txns, re-drawn after each
+/// snapshot (ZooKeeper's `SyncRequestProcessor.shouldSnapshot`), so that the servers of an
+/// ensemble do not all snapshot at once.
+#[derive(Clone, Debug)]
+pub struct SnapshotPolicy {
+    snap_count: u64,
+    since_snapshot: u64,
+    threshold: u64,
+    rng: SplitMix64,
+}
+
+impl SnapshotPolicy {
+    /// A policy for `snap_count` (at least 2) with jitter drawn from `seed`.
+    pub fn new(snap_count: u32, seed: u64) -> SnapshotPolicy {
+        let mut policy = SnapshotPolicy {
+            snap_count: u64::from(snap_count.max(2)),
+            since_snapshot: 0,
+            threshold: 0,
+            rng: SplitMix64::new(seed),
+        };
+        policy.draw();
+        policy
+    }
+
+    fn draw(&mut self) {
+        let half = self.snap_count / 2;
+        self.threshold = half + self.rng.below(half);
+    }
+
+    /// Counts `txns` more txns; true (and the count restarts) when a snapshot is due.
+    pub fn record(&mut self, txns: usize) -> bool {
+        self.since_snapshot += txns as u64;
+        if self.since_snapshot > self.threshold {
+            self.since_snapshot = 0;
+            self.draw();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A running autopurge timer.
+#[derive(Debug)]
+struct Purger {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+/// The durable storage of one server.
+#[derive(Debug)]
+pub struct DataStore {
+    fs: Arc<dyn FileSystem>,
+    snap_dir: PathBuf,
+    log_dir: PathBuf,
+    retain_count: usize,
+    log: LogWriter,
+    policy: SnapshotPolicy,
+    snapshotter: Option<JoinHandle<Result<PathBuf>>>,
+    purger: Option<Purger>,
+}
+
+impl DataStore {
+    /// Opens (recovering) the data directories of `config` on the real disk.
+    pub fn open(config: StoreConfig) -> Result<(DataStore, Recovered)> {
+        DataStore::open_with(Arc::new(RealFileSystem), config)
+    }
+
+    /// Opens (recovering) the data directories of `config` on `fs`.
+    pub fn open_with(
+        fs: Arc<dyn FileSystem>,
+        config: StoreConfig,
+    ) -> Result<(DataStore, Recovered)> {
+        let snap_dir = config.snap_dir();
+        let log_dir = config.log_dir();
+        let recovered = recover(&fs, &snap_dir, &log_dir, config.tree_config)?;
+        let mut log_config = LogConfig::new(&log_dir);
+        log_config.preallocate_bytes = config.preallocate_bytes;
+        let log = LogWriter::start(fs.clone(), log_config, recovered.last_zxid)?;
+        let purger = match config.purge_interval {
+            Some(interval) if !interval.is_zero() => Some(start_purger(
+                fs.clone(),
+                snap_dir.clone(),
+                log_dir.clone(),
+                config.snap_retain_count,
+                interval,
+            )?),
+            _ => None,
+        };
+        let store = DataStore {
+            fs,
+            snap_dir,
+            log_dir,
+            retain_count: config.snap_retain_count,
+            log,
+            policy: SnapshotPolicy::new(config.snap_count, config.seed),
+            snapshotter: None,
+            purger,
+        };
+        Ok((store, recovered))
+    }
+
+    /// The log writer.
+    pub fn log(&self) -> &LogWriter {
+        &self.log
+    }
+
+    /// Appends a batch; see [`LogWriter::append`].
+    pub fn append(&self, txns: &[(TxnHeader, Txn)]) -> AppendHandle {
+        self.log.append(txns)
+    }
+
+    /// Counts applied txns; true when a snapshot is due (the caller then takes one and passes it
+    /// to [`DataStore::snapshot`]).
+    pub fn txns_applied(&mut self, txns: usize) -> bool {
+        self.policy.record(txns)
+    }
+
+    /// Whether a snapshot is being written.
+    pub fn snapshot_in_progress(&mut self) -> bool {
+        self.reap_snapshot(false);
+        self.snapshotter.is_some()
+    }
+
+    /// Rolls the log and writes `tree` and `sessions` as a snapshot on a background thread.
+    /// Returns false (and does nothing) if the previous snapshot is still being written, as
+    /// ZooKeeper's "Too busy to snap, skipping".
+    pub fn snapshot(&mut self, tree: TreeSnapshot, sessions: Vec<(SessionId, i32)>) -> bool {
+        if self.snapshot_in_progress() {
+            warn!("too busy to snapshot, skipping");
+            return false;
+        }
+        self.log.roll();
+        let fs = self.fs.clone();
+        let dir = self.snap_dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("zk-snapshot".to_owned())
+            .spawn(move || write_snapshot(&*fs, &dir, &tree, &sessions));
+        match spawned {
+            Ok(thread) => {
+                self.snapshotter = Some(thread);
+                true
+            }
+            Err(e) => {
+                error!(error = %e, "cannot start the snapshot thread");
+                false
+            }
+        }
+    }
+
+    /// Waits for the snapshot being written, if any, and returns its outcome.
+    pub fn wait_for_snapshot(&mut self) -> Option<Result<PathBuf>> {
+        self.reap_snapshot(true)
+    }
+
+    fn reap_snapshot(&mut self, block: bool) -> Option<Result<PathBuf>> {
+        let finished = self.snapshotter.as_ref()?.is_finished();
+        if !finished && !block {
+            return None;
+        }
+        let thread = self.snapshotter.take()?;
+        let outcome = thread.join().unwrap_or_else(|_| {
+            Err(StorageError::LogFailed(
+                "the snapshot thread panicked".into(),
+            ))
+        });
+        if let Err(error) = &outcome {
+            error!(%error, "snapshot failed");
+        }
+        Some(outcome)
+    }
+
+    /// Purges now (as `zkCleanup.sh`), keeping `snapRetainCount` snapshots.
+    pub fn purge(&self) -> Result<PurgeReport> {
+        purge(&*self.fs, &self.snap_dir, &self.log_dir, self.retain_count)
+    }
+
+    /// `<dataDir>/version-2`.
+    pub fn snap_dir(&self) -> &Path {
+        &self.snap_dir
+    }
+
+    /// `<dataLogDir>/version-2`.
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    /// Stops the timer, waits for a running snapshot, and syncs and closes the log.
+    pub fn close(mut self) -> Result<()> {
+        self.stop_purger();
+        if let Some(Err(error)) = self.wait_for_snapshot() {
+            warn!(%error, "the last snapshot failed");
+        }
+        self.log.shutdown();
+        match self.log.failure() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    fn stop_purger(&mut self) {
+        if let Some(purger) = self.purger.take() {
+            drop(purger.stop);
+            if purger.thread.join().is_err() {
+                error!("the autopurge thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for DataStore {
+    fn drop(&mut self) {
+        self.stop_purger();
+        if let Some(thread) = self.snapshotter.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start_purger(
+    fs: Arc<dyn FileSystem>,
+    snap_dir: PathBuf,
+    log_dir: PathBuf,
+    retain_count: usize,
+    interval: Duration,
+) -> Result<Purger> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("zk-autopurge".to_owned())
+        .spawn(move || {
+            info!(?interval, retain_count, "autopurge started");
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                if let Err(error) = purge(&*fs, &snap_dir, &log_dir, retain_count) {
+                    error!(%error, "autopurge failed");
+                }
+            }
+        })
+        .map_err(|e| StorageError::io("spawn", "zk-autopurge", &e))?;
+    Ok(Purger { stop, thread })
+}
