@@ -9,7 +9,10 @@
 //! Each session is its own TCP connection and tokio task and keeps `--pipeline` requests in
 //! flight (1 = closed loop: the next request leaves when the previous reply arrives, which is
 //! what the latency figures mean). The result is printed as one JSON line (read by
-//! `cargo xtask bench servers`) followed by one line for people.
+//! `cargo xtask bench servers`) followed by one line for people. The JSON fields of a load run
+//! are `op`, `sessions`, `pipeline`, `value_bytes`, `duration_s`, `ops`, `errors`, `ops_per_s`,
+//! `mean_us`, `p50_us`, `p99_us`, `p999_us`, `max_us` and `rss_kib` (null without `--pid`);
+//! a populate run gives `znodes`, `seconds`, `creates_per_s` and `rss_kib`.
 
 mod args;
 mod connection;
