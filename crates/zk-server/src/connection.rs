@@ -38,10 +38,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
             debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let stats = Arc::new(ConnStats::new(peer));
-        let outbox = Arc::new(Outbox::new(id, stats.clone(), shared.budget.clone()));
+        let outbox = Arc::new(Outbox::new(id, stats.clone()));
         shared.register(id, stats.clone());
         let (read_half, write_half) = stream.into_split();
-        let mut writer = tokio::spawn(write_loop(shared.clone(), outbox.clone(), write_half));
+        let mut writer = tokio::spawn(write_loop(outbox.clone(), write_half));
         let mut reader = ConnReader {
             shared: shared.clone(),
             outbox: outbox.clone(),
@@ -69,7 +69,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     .await
 }
 
-async fn write_loop(shared: Arc<Shared>, outbox: Arc<Outbox>, mut socket: OwnedWriteHalf) {
+async fn write_loop(outbox: Arc<Outbox>, mut socket: OwnedWriteHalf) {
     let mut spare = Vec::new();
     loop {
         let taken = outbox.take(spare);
@@ -80,16 +80,12 @@ async fn write_loop(shared: Arc<Shared>, outbox: Arc<Outbox>, mut socket: OwnedW
         }
         if !taken.bytes.is_empty() {
             let result = socket.write_all(&taken.bytes).await;
-            if taken.replies > 0 {
-                shared.budget.add_permits(taken.replies as usize);
-                outbox
-                    .stats
-                    .queued
-                    .fetch_sub(u64::from(taken.replies), Relaxed);
-            }
+            outbox.written(taken.replies);
             if let Err(e) = result {
                 debug!(error = %e, "write failed");
                 outbox.close();
+                // Whatever the core queued meanwhile will never be written.
+                outbox.written(outbox.take(Vec::new()).replies);
                 return;
             }
         }
@@ -217,6 +213,8 @@ impl ConnReader {
             }
             if !batch.is_empty() {
                 let n = batch.len();
+                // Backpressure: this connection's unwritten replies, then the server's budget.
+                self.outbox.backlog_drained().await;
                 // Throttle: wait for budget before handing more work to the core.
                 match self.shared.budget.acquire_many(n as u32).await {
                     Ok(permits) => permits.forget(),

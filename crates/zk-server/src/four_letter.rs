@@ -30,6 +30,8 @@ pub(crate) const TRACE_MASK: i64 = 306;
 pub(crate) struct Facts {
     /// The last applied zxid.
     pub(crate) zxid: Zxid,
+    /// Requests read and not yet answered, server-wide.
+    pub(crate) outstanding: u64,
     /// Number of znodes.
     pub(crate) node_count: usize,
     /// Sum of path and data lengths.
@@ -67,12 +69,12 @@ pub(crate) fn stat(
         }
         out.push('\n');
     }
-    server_stats(&mut out, stats, connections.len(), facts.zxid);
+    server_stats(&mut out, stats, connections.len(), facts);
     let _ = writeln!(out, "Node count: {}", facts.node_count);
     out
 }
 
-fn server_stats(out: &mut String, stats: &ServerStats, connections: usize, zxid: Zxid) {
+fn server_stats(out: &mut String, stats: &ServerStats, connections: usize, facts: &Facts) {
     let _ = writeln!(
         out,
         "Latency min/avg/max: {}/{}/{}",
@@ -83,13 +85,9 @@ fn server_stats(out: &mut String, stats: &ServerStats, connections: usize, zxid:
     let _ = writeln!(out, "Received: {}", stats.packets_received.load(Relaxed));
     let _ = writeln!(out, "Sent: {}", stats.packets_sent.load(Relaxed));
     let _ = writeln!(out, "Connections: {connections}");
-    let _ = writeln!(out, "Outstanding: {}", outstanding(stats));
-    let _ = writeln!(out, "Zxid: 0x{:x}", zxid.0);
+    let _ = writeln!(out, "Outstanding: {}", facts.outstanding);
+    let _ = writeln!(out, "Zxid: 0x{:x}", facts.zxid.0);
     out.push_str("Mode: standalone\n");
-}
-
-fn outstanding(stats: &ServerStats) -> i64 {
-    stats.outstanding.load(Relaxed).max(0)
 }
 
 /// `cons`.
@@ -248,7 +246,7 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
         ),
         ("packets_sent", stats.packets_sent.load(Relaxed).to_string()),
         ("num_alive_connections", connections.to_string()),
-        ("outstanding_requests", outstanding(stats).to_string()),
+        ("outstanding_requests", facts.outstanding.to_string()),
         ("uptime", stats.uptime_ms().to_string()),
         ("znode_count", facts.node_count.to_string()),
         ("watch_count", facts.watch_count.to_string()),

@@ -2,19 +2,33 @@
 //! frames: replies and notifications, in order) and the connection's writer task (which takes
 //! everything queued at once and writes it with one syscall).
 //!
-//! The lock is held only to append or to swap buffers, never across IO.
+//! The lock is held only to append or to swap buffers, never across IO. The outbox also carries
+//! the connection's backpressure: the reader stops reading while too many of its requests wait
+//! for their replies to be written, and a connection whose unwritten output grows past
+//! [`MAX_OUTBOX_BYTES`] (a client that stopped reading while its watches keep firing) is closed.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
+use tracing::warn;
 
 use crate::stats::{ConnId, ConnStats};
 
-/// What the writer should do after the queued bytes.
+/// Unwritten bytes after which a connection is closed rather than buffered further.
+pub(crate) const MAX_OUTBOX_BYTES: usize = 64 << 20;
+
+/// Requests of one connection read but not yet answered on the wire, after which its reader
+/// waits.
+pub(crate) const MAX_QUEUED_PER_CONNECTION: u64 = 1000;
+
+/// Unwritten bytes after which the connection's reader waits.
+pub(crate) const MAX_BACKLOG_BYTES: usize = 4 << 20;
+
 #[derive(Debug, Default)]
 struct Queue {
     bytes: Vec<u8>,
-    /// Client requests answered by the queued bytes (their permits are released after the write).
+    /// Client requests answered by the queued bytes.
     replies: u32,
     /// Close the connection once the queued bytes are written.
     close: bool,
@@ -26,9 +40,10 @@ pub(crate) struct Outbox {
     pub(crate) id: ConnId,
     pub(crate) stats: Arc<ConnStats>,
     queue: Mutex<Queue>,
+    /// Wakes the writer.
     ready: Notify,
-    /// The server-wide budget of requests in flight (`globalOutstandingLimit`).
-    pub(crate) budget: Arc<Semaphore>,
+    /// Wakes the reader after a write.
+    drained: Notify,
 }
 
 /// A batch the writer took from the outbox.
@@ -40,19 +55,19 @@ pub(crate) struct Taken {
 }
 
 impl Outbox {
-    pub(crate) fn new(id: ConnId, stats: Arc<ConnStats>, budget: Arc<Semaphore>) -> Outbox {
+    pub(crate) fn new(id: ConnId, stats: Arc<ConnStats>) -> Outbox {
         Outbox {
             id,
             stats,
             queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
-            budget,
+            drained: Notify::new(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
         // A poisoned lock only means another thread panicked mid-append; the bytes are still a
-        // sequence of whole frames or a prefix of one, and the connection is closing anyway.
+        // sequence of whole frames, and the connection is closing anyway.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -61,18 +76,26 @@ impl Outbox {
         let mut queue = self.lock();
         if queue.close {
             drop(queue);
-            if replies > 0 {
-                self.budget.add_permits(replies as usize);
-                self.stats
-                    .queued
-                    .fetch_sub(u64::from(replies), std::sync::atomic::Ordering::Relaxed);
-            }
+            self.written(replies);
+            return;
+        }
+        if queue.bytes.len() + bytes.len() > MAX_OUTBOX_BYTES {
+            let unwritten = queue.bytes.len();
+            let replies = replies + std::mem::take(&mut queue.replies);
+            queue.bytes = Vec::new();
+            queue.close = true;
+            drop(queue);
+            self.written(replies);
+            warn!(
+                unwritten,
+                "closing a connection that does not read its replies and notifications"
+            );
+            self.ready.notify_one();
             return;
         }
         if queue.bytes.is_empty() {
             // Hand the staged buffer over instead of copying it.
-            let spare = std::mem::replace(&mut queue.bytes, bytes);
-            drop(spare);
+            queue.bytes = bytes;
         } else {
             queue.bytes.extend_from_slice(&bytes);
         }
@@ -91,6 +114,7 @@ impl Outbox {
     pub(crate) fn close(&self) {
         self.lock().close = true;
         self.ready.notify_one();
+        self.drained.notify_one();
     }
 
     /// Wakes the writer.
@@ -111,8 +135,36 @@ impl Outbox {
         }
     }
 
+    /// Records that `replies` answers left (or will never leave) and wakes the reader.
+    pub(crate) fn written(&self, replies: u32) {
+        if replies > 0 {
+            self.stats.queued.fetch_sub(u64::from(replies), Relaxed);
+        }
+        self.drained.notify_one();
+    }
+
     /// Waits until the core has queued something or asked to close.
     pub(crate) async fn ready(&self) {
         self.ready.notified().await;
+    }
+
+    /// Waits until this connection's backlog is small enough to read more requests.
+    pub(crate) async fn backlog_drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            let backlog = {
+                let queue = self.lock();
+                if queue.close {
+                    return;
+                }
+                queue.bytes.len()
+            };
+            if self.stats.queued.load(Relaxed) < MAX_QUEUED_PER_CONNECTION
+                && backlog < MAX_BACKLOG_BYTES
+            {
+                return;
+            }
+            drained.await;
+        }
     }
 }

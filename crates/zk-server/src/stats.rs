@@ -92,8 +92,6 @@ pub(crate) struct ServerStats {
     pub(crate) packets_received: AtomicU64,
     pub(crate) packets_sent: AtomicU64,
     pub(crate) latency: Latency,
-    /// Requests read from clients and not yet answered, across every connection.
-    pub(crate) outstanding: AtomicI64,
     pub(crate) auth_failed_count: AtomicU64,
     pub(crate) last_response_size: AtomicU64,
     pub(crate) min_response_size: AtomicU64,
@@ -107,7 +105,6 @@ impl Default for ServerStats {
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
             latency: Latency::default(),
-            outstanding: AtomicI64::new(0),
             auth_failed_count: AtomicU64::new(0),
             last_response_size: AtomicU64::new(0),
             min_response_size: AtomicU64::new(u64::MAX),

@@ -169,3 +169,44 @@ async fn many_pipelined_requests_are_answered_in_order_under_a_small_outstanding
     }
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_its_replies_does_not_stall_the_others() {
+    let mut cfg = config();
+    cfg.global_outstanding_limit = 100;
+    let server = start(cfg).await;
+    let mut good = Client::connect(server.local_addr()).await;
+    let big = CreateRequest {
+        path: "/big".into(),
+        data: vec![7; 64 * 1024],
+        acl: Acl::open_unsafe(),
+        flags: 0,
+    };
+    assert!(good.call(Request::Create(big)).await.ok());
+    let mut greedy = Client::connect(server.local_addr()).await;
+    let mut bytes = Vec::new();
+    for xid in 1..=2000 {
+        let mut payload = Vec::new();
+        RequestHeader::new(Xid(xid), OpCode::GetData).encode(&mut payload);
+        GetDataRequest {
+            path: "/big".into(),
+            watch: false,
+        }
+        .encode(&mut payload);
+        zk_proto::encode_frame(&payload, &mut bytes);
+    }
+    // 2000 replies of 64 KiB: far more than the socket buffers hold. The greedy client never
+    // reads, so its writes stall; a background task keeps sending.
+    // The read half stays open (and unread) until the end of the test.
+    let (_read_half, mut write_half) = greedy.stream.into_split();
+    let sender = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = write_half.write_all(&bytes).await;
+        write_half
+    });
+    for _ in 0..50 {
+        still_serving(&mut good).await;
+    }
+    sender.abort();
+    server.shutdown().await;
+}

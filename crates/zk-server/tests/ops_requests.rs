@@ -649,3 +649,47 @@ async fn a_standalone_check_is_unimplemented_and_closes_like_zookeeper_3_8() {
     assert!(c.closed_by_server().await);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_emptied_container_is_deleted_by_the_server() {
+    let mut cfg = config();
+    cfg.container_check_interval_ms = 50;
+    let server = start(cfg).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    assert!(c
+        .call(Request::CreateContainer(create(
+            "/jar",
+            b"",
+            CreateMode::Container
+        )))
+        .await
+        .ok());
+    assert!(c
+        .call(Request::Create(create(
+            "/jar/item",
+            b"",
+            CreateMode::Persistent
+        )))
+        .await
+        .ok());
+    let reply = c
+        .call(Request::Delete(DeleteRequest {
+            path: "/jar/item".into(),
+            version: -1,
+        }))
+        .await;
+    assert!(reply.ok());
+    let addr = server.local_addr();
+    common::eventually("the empty container to be deleted", || async move {
+        let mut probe = Client::connect(addr).await;
+        let reply = probe
+            .call(Request::Exists(ExistsRequest {
+                path: "/jar".into(),
+                watch: false,
+            }))
+            .await;
+        code(&reply) == ErrorCode::NoNode
+    })
+    .await;
+    server.shutdown().await;
+}

@@ -105,22 +105,23 @@ struct Io {
     conns: HashMap<ConnId, Conn>,
     /// Connections with staged output this batch.
     dirty: Vec<ConnId>,
+    /// Requests answered (or dropped) this batch: budget permits to return once it is durable.
+    answered: usize,
 }
 
 impl Io {
-    /// Returns budget permits for requests whose replies will never be written.
-    fn release(&self, permits: u32) {
-        if permits > 0 {
-            self.shared.budget.add_permits(permits as usize);
-        }
+    /// Counts a request as done with (answered or dropped): its budget permit goes back when
+    /// the batch is committed.
+    fn release(&mut self, requests: u32) {
+        self.answered += requests as usize;
     }
 
     /// Stages one frame for a connection.
     fn stage(&mut self, id: ConnId, reply: bool, encode: impl FnOnce(&mut Vec<u8>)) {
+        if reply {
+            self.answered += 1;
+        }
         let Some(conn) = self.conns.get_mut(&id) else {
-            if reply {
-                self.release(1);
-            }
             return;
         };
         if !conn.dirty {
@@ -202,6 +203,7 @@ impl Core {
                 shared: shared.clone(),
                 conns: HashMap::new(),
                 dirty: Vec::new(),
+                answered: 0,
             },
             shared,
             log,
@@ -291,6 +293,10 @@ impl Core {
                 conn.outbox.wake();
             }
         }
+        let answered = std::mem::take(&mut self.io.answered);
+        if answered > 0 {
+            self.shared.budget.add_permits(answered);
+        }
         Ok(())
     }
 
@@ -329,16 +335,14 @@ impl Core {
                     self.session_conns.remove(&session);
                 }
             }
-            // Output staged for a connection that is gone is dropped with it; give back the
-            // budget its replies held.
-            self.release(conn.staged_replies);
+            // Output staged for a connection that is gone is dropped with it.
             conn.outbox.close();
         }
     }
 
-    /// Returns budget permits for requests whose replies will never be written.
-    fn release(&self, permits: u32) {
-        self.io.release(permits);
+    /// Counts requests dropped without a reply (their budget permits go back at commit).
+    fn release(&mut self, requests: u32) {
+        self.io.release(requests);
     }
 
     /// Stages one frame for a connection.
@@ -432,8 +436,10 @@ impl Core {
                 .and_then(|c| c.session)
                 .unwrap_or(SessionId(0))
         };
+        let limit = self.shared.config.global_outstanding_limit.max(1) as usize;
         let mut facts = Facts {
             zxid: self.last_zxid,
+            outstanding: limit.saturating_sub(self.shared.budget.available_permits()) as u64,
             session_count: self.sessions.len(),
             buckets: self
                 .sessions

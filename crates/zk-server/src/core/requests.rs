@@ -145,7 +145,7 @@ impl Core {
     fn discard(&mut self, id: ConnId) {
         self.release(1);
         if let Some(conn) = self.io.conns.get(&id) {
-            conn.outbox.stats.queued.fetch_sub(1, Relaxed);
+            conn.outbox.written(1);
         }
     }
 
