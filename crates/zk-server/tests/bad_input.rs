@@ -183,7 +183,7 @@ async fn a_client_that_never_reads_its_replies_does_not_stall_the_others() {
         flags: 0,
     };
     assert!(good.call(Request::Create(big)).await.ok());
-    let mut greedy = Client::connect(server.local_addr()).await;
+    let greedy = Client::connect(server.local_addr()).await;
     let mut bytes = Vec::new();
     for xid in 1..=2000 {
         let mut payload = Vec::new();
