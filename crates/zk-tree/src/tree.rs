@@ -364,10 +364,11 @@ impl DataTree {
         let Some(paths) = self.ephemerals.get(&session) else {
             return Vec::new();
         };
-        let prefix = prefix.trim();
+        // As FinalRequestProcessor: the trimmed prefix decides "all", the raw one filters.
+        let all = matches!(prefix.trim(), "" | "/");
         paths
             .iter()
-            .filter(|path| prefix.is_empty() || prefix == "/" || path.starts_with(prefix))
+            .filter(|path| all || path.starts_with(prefix))
             .cloned()
             .collect()
     }
