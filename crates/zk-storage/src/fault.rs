@@ -2,7 +2,7 @@
 //!
 //! Every file keeps two contents: what the process sees and what survived the last
 //! `sync_data` (what a power cut would leave). Directory entries are likewise durable only after
-//! `sync_dir`. [`FaultyFileSystem::crash`] throws away everything not durable, keeping a random
+//! `sync_dir`. [`FaultyFileSystem::crash_image`] throws away everything not durable, keeping a random
 //! (seeded) prefix of each file's unsynced tail, possibly with zeroed holes, as a torn write
 //! would. [`Faults`] makes syncs fail, writes stop short, or the disk fill up, and the damage
 //! helpers flip bits, truncate or zero files behind the storage code's back.
@@ -106,22 +106,52 @@ impl FaultyFileSystem {
         state.writes = 0;
     }
 
-    /// A power cut: every file keeps its synced content, and each 512-byte sector written since
-    /// the last sync independently survives or not (a torn write); a file that grew keeps a random
-    /// part of its growth. Directory entries not made durable by `sync_dir` are undone. Faults are
-    /// cleared.
-    pub fn crash(&self) {
+    /// A power cut, as a new disk: every file keeps its synced content, and each 512-byte sector
+    /// written since the last sync independently survives or not (a torn write); a file that
+    /// grew keeps a random part of its growth. Directory entries not made durable by `sync_dir`
+    /// are undone. The returned disk has no faults and its own generator seeded with `seed`; this
+    /// disk is unchanged, so the crashed process can go on writing to it harmlessly.
+    pub fn crash_image(&self, seed: u64) -> FaultyFileSystem {
         let mut state = self.lock();
         let state = &mut *state;
-        state.names = state.durable_names.clone();
-        let live: BTreeSet<u64> = state.names.values().copied().collect();
-        state.inodes.retain(|id, _| live.contains(id));
-        for inode in state.inodes.values_mut() {
-            let survived = torn_mix(&mut state.rng, &inode.durable, &inode.data);
-            inode.data = survived.clone();
-            inode.durable = survived;
+        let mut rng = SplitMix64::new(seed ^ state.rng.next_u64());
+        let names = state.durable_names.clone();
+        let mut inodes = BTreeMap::new();
+        for id in names.values() {
+            if let Some(inode) = state.inodes.get(id) {
+                let survived = torn_mix(&mut rng, &inode.durable, &inode.data);
+                inodes.insert(
+                    *id,
+                    Inode {
+                        data: survived.clone(),
+                        durable: survived,
+                    },
+                );
+            }
         }
-        state.faults = Faults::default();
+        FaultyFileSystem {
+            state: Arc::new(Mutex::new(State {
+                names: names.clone(),
+                durable_names: names,
+                dirs: state.dirs.clone(),
+                inodes,
+                next_inode: state.next_inode,
+                faults: Faults::default(),
+                syncs: 0,
+                writes: 0,
+                rng: SplitMix64::new(seed),
+            })),
+        }
+    }
+
+    /// The bytes all files take (the measure [`Faults::capacity_bytes`] limits).
+    pub fn used_bytes(&self) -> u64 {
+        self.lock().used_bytes()
+    }
+
+    /// The number of successful syncs (file and directory) since the faults were last set.
+    pub fn syncs(&self) -> u64 {
+        self.lock().syncs
     }
 
     /// The content of `path` as the process sees it.
@@ -258,7 +288,7 @@ impl WritableFile for FaultyFile {
         if let Some(capacity) = state.faults.capacity_bytes {
             let used = state.used_bytes();
             let growth = end.saturating_sub(current);
-            if used + growth > capacity {
+            if growth > 0 && used + growth > capacity {
                 let room = capacity.saturating_sub(used) + current.saturating_sub(offset);
                 len = len.min(room as usize);
                 error = Some(io::Error::new(
