@@ -78,9 +78,7 @@ fn run(seed: u64, tally: &mut Tally) {
                     }
                 }
                 6 => {
-                    if store.txns_applied(0) || rng.below(2) == 0 {
-                        store.snapshot(workload.tree.to_snapshot(), workload.sessions());
-                    }
+                    store.snapshot(workload.tree.to_snapshot(), workload.sessions());
                 }
                 7 => {
                     store.wait_for_snapshot();
