@@ -5,8 +5,11 @@
 //! `ZK_PROTO_FUZZ_SEED` picks the seed and `ZK_PROTO_FUZZ_CASES` the number of mutated frames;
 //! a failure prints the command that replays it.
 
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use common::{check_stable, java_vectors};
 use zk_proto::*;
 
 /// SplitMix64: a tiny deterministic generator, so that a seed replays a run exactly.
@@ -28,16 +31,7 @@ impl SplitMix64 {
 
 /// Valid payloads (without the frame length) to start from.
 fn corpus() -> Vec<Vec<u8>> {
-    let mut corpus: Vec<Vec<u8>> = include_str!("java/vectors.txt")
-        .lines()
-        .map(|line| {
-            let hex = line.split_once(' ').expect("`name hex`").1;
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-                .collect()
-        })
-        .collect();
+    let mut corpus: Vec<Vec<u8>> = java_vectors().into_values().collect();
     // Request bodies behind a header, so that the header's opcode gets mutated too.
     let requests = [
         Request::Create(CreateRequest {
@@ -108,29 +102,6 @@ fn mutate(rng: &mut SplitMix64, input: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Decodes with `decode`; a success must re-encode into bytes that decode again, and after that
-/// one normalisation (null to empty, booleans to 0/1, non-BMP characters to U+FFFD pairs as in
-/// Java) encode-then-decode must be the identity.
-fn check_stable<T, D, E>(bytes: &[u8], decode: D, encode: E)
-where
-    T: PartialEq + std::fmt::Debug,
-    D: Fn(&mut Reader<'_>) -> Result<T, DecodeError>,
-    E: Fn(&T, &mut Vec<u8>),
-{
-    let reencode = |value: &T| {
-        let mut bytes = Vec::new();
-        encode(value, &mut bytes);
-        let mut r = Reader::new(&bytes);
-        let again = decode(&mut r).expect("a re-encoded value decodes");
-        assert!(r.is_empty());
-        again
-    };
-    if let Ok(value) = decode(&mut Reader::new(bytes)) {
-        let normalised = reencode(&value);
-        assert_eq!(reencode(&normalised), normalised);
-    }
-}
-
 fn decode_everything(frame: &[u8]) {
     let Ok(Some((consumed, payload))) = decode_frame(frame, DEFAULT_MAX_BUFFER) else {
         return;
@@ -164,7 +135,7 @@ fn mutated_frames_never_panic_and_decode_stably() {
     let cases: usize = std::env::var("ZK_PROTO_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(10_000);
     let corpus = corpus();
     let mut rng = SplitMix64(seed);
     for case in 0..cases {

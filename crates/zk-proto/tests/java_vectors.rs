@@ -2,22 +2,14 @@
 //! (`tests/java/JuteVectors.java`, output in `tests/java/vectors.txt`): our encoder must produce
 //! the same bytes, and our decoder must read those bytes back into the same values.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use zk_proto::*;
 
 fn vectors() -> BTreeMap<&'static str, Vec<u8>> {
-    include_str!("java/vectors.txt")
-        .lines()
-        .map(|line| {
-            let (name, hex) = line.split_once(' ').expect("`name hex`");
-            let bytes = (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
-                .collect();
-            (name, bytes)
-        })
-        .collect()
+    common::java_vectors()
 }
 
 /// Checks one vector both ways: `encode` writes exactly Java's bytes, and `decode` reads them

@@ -144,57 +144,31 @@ proptest! {
     }
 }
 
-/// Decodes with `decode`; a success must re-encode into bytes that decode again, and after that
-/// one normalisation (null to empty, booleans to 0/1, non-BMP characters to U+FFFD pairs as in
-/// Java) encode-then-decode must be the identity.
-fn check_stable<T, D, E>(bytes: &[u8], decode: D, encode: E) -> Result<(), TestCaseError>
-where
-    T: PartialEq + std::fmt::Debug,
-    D: Fn(&mut Reader<'_>) -> Result<T, DecodeError>,
-    E: Fn(&T, &mut Vec<u8>),
-{
-    let reencode = |value: &T| -> Result<T, TestCaseError> {
-        let mut bytes = Vec::new();
-        encode(value, &mut bytes);
-        let mut r = Reader::new(&bytes);
-        let again = decode(&mut r);
-        prop_assert!(again.is_ok(), "re-encoded value does not decode: {again:?}");
-        prop_assert!(r.is_empty());
-        Ok(again.unwrap())
-    };
-    let mut r = Reader::new(bytes);
-    if let Ok(value) = decode(&mut r) {
-        let normalised = reencode(&value)?;
-        prop_assert_eq!(reencode(&normalised)?, normalised);
-    }
-    Ok(())
-}
-
 proptest! {
     #[test]
     fn request_decode_never_panics(bytes in vec(any::<u8>(), 0..256)) {
         for &op in OpCode::ALL {
-            check_stable(&bytes, |r| Request::decode(op, r), |v, out| v.encode(out))?;
+            check_stable(&bytes, |r| Request::decode(op, r), |v, out| v.encode(out));
         }
     }
 
     #[test]
     fn response_decode_never_panics(bytes in vec(any::<u8>(), 0..256)) {
         for &op in OpCode::ALL {
-            check_stable(&bytes, |r| Response::decode(op, r), |v, out| v.encode(out))?;
-            check_stable(&bytes, |r| Reply::decode(op, r), |v, out| v.encode(out))?;
+            check_stable(&bytes, |r| Response::decode(op, r), |v, out| v.encode(out));
+            check_stable(&bytes, |r| Reply::decode(op, r), |v, out| v.encode(out));
         }
     }
 
     #[test]
     fn record_decoders_never_panic(bytes in vec(any::<u8>(), 0..256)) {
-        check_stable(&bytes, ConnectRequest::decode, ConnectRequest::encode)?;
-        check_stable(&bytes, ConnectResponse::decode, ConnectResponse::encode)?;
-        check_stable(&bytes, WatcherEvent::decode, WatcherEvent::encode)?;
-        check_stable(&bytes, MultiRequest::decode, MultiRequest::encode)?;
-        check_stable(&bytes, MultiResponse::decode, MultiResponse::encode)?;
-        check_stable(&bytes, RequestHeader::decode, RequestHeader::encode)?;
-        check_stable(&bytes, ReplyHeader::decode, ReplyHeader::encode)?;
+        check_stable(&bytes, ConnectRequest::decode, ConnectRequest::encode);
+        check_stable(&bytes, ConnectResponse::decode, ConnectResponse::encode);
+        check_stable(&bytes, WatcherEvent::decode, WatcherEvent::encode);
+        check_stable(&bytes, MultiRequest::decode, MultiRequest::encode);
+        check_stable(&bytes, MultiResponse::decode, MultiResponse::encode);
+        check_stable(&bytes, RequestHeader::decode, RequestHeader::encode);
+        check_stable(&bytes, ReplyHeader::decode, ReplyHeader::encode);
     }
 
     #[test]

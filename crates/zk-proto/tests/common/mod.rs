@@ -1,4 +1,5 @@
-//! Proptest strategies for every record of the crate, shared by the test files.
+//! Shared by the test files: proptest strategies for every record, the Java golden vectors, and
+//! the decode-stability check.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -419,4 +420,46 @@ pub fn reply_header() -> impl Strategy<Value = ReplyHeader> {
         zxid,
         err,
     })
+}
+
+/// The golden vectors of `java/vectors.txt` (printed by `java/JuteVectors.java`), by name.
+pub fn java_vectors() -> std::collections::BTreeMap<&'static str, Vec<u8>> {
+    include_str!("../java/vectors.txt")
+        .lines()
+        .map(|line| {
+            let (name, hex) = line.split_once(' ').expect("`name hex`");
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+                .collect();
+            (name, bytes)
+        })
+        .collect()
+}
+
+/// Decodes `bytes` with `decode`; a success must re-encode into bytes that decode again, and
+/// after that one normalisation (null to empty, booleans to 0/1, non-BMP characters to U+FFFD
+/// pairs as in Java) encode-then-decode must be the identity. Panics otherwise.
+pub fn check_stable<T, D, E>(bytes: &[u8], decode: D, encode: E)
+where
+    T: PartialEq + std::fmt::Debug,
+    D: Fn(&mut Reader<'_>) -> Result<T, DecodeError>,
+    E: Fn(&T, &mut Vec<u8>),
+{
+    let reencode = |value: &T| {
+        let mut bytes = Vec::new();
+        encode(value, &mut bytes);
+        let mut r = Reader::new(&bytes);
+        let again = decode(&mut r).expect("a re-encoded value decodes");
+        assert!(
+            r.is_empty(),
+            "{} bytes left after a re-encoded value",
+            r.remaining()
+        );
+        again
+    };
+    if let Ok(value) = decode(&mut Reader::new(bytes)) {
+        let normalised = reencode(&value);
+        assert_eq!(reencode(&normalised), normalised);
+    }
 }
