@@ -67,24 +67,47 @@ pub enum RemoveKind {
     Data,
     /// 3: both.
     Any,
-    /// 4: persistent watches (ZooKeeper 3.8's server does not handle it: always NOWATCHER).
+    /// 4: persistent watches (3.9 only: 3.8 refuses the number, see
+    /// [`RemoveKind::from_code`]; if passed anyway, [`WatchRegistry::remove`] and
+    /// [`WatchRegistry::check`] answer NOWATCHER).
     Persistent,
-    /// 5: persistent recursive watches (ZooKeeper 3.8's server does not handle it: always
-    /// NOWATCHER).
+    /// 5: persistent recursive watches (3.9 only, as [`RemoveKind::Persistent`]).
     PersistentRecursive,
 }
 
 impl RemoveKind {
-    /// The kind for a `type` number, or `None` for an unknown one.
+    /// The kind for a `type` number as ZooKeeper 3.8 reads it: its `WatcherType` has only
+    /// Children (1), Data (2) and Any (3), and `WatcherType.fromInt` throws for anything else,
+    /// which FinalRequestProcessor answers with MARSHALLINGERROR. So 4, 5 and unknown numbers
+    /// give `None` here, and the server should reply MARSHALLINGERROR.
     pub fn from_code(code: i32) -> Option<RemoveKind> {
         Some(match code {
             1 => RemoveKind::Children,
             2 => RemoveKind::Data,
             3 => RemoveKind::Any,
-            4 => RemoveKind::Persistent,
-            5 => RemoveKind::PersistentRecursive,
             _ => return None,
         })
+    }
+
+    /// The kind for a `type` number as ZooKeeper 3.9 reads it (adds Persistent and
+    /// PersistentRecursive), for servers that want to accept those numbers anyway.
+    pub fn from_code_3_9(code: i32) -> Option<RemoveKind> {
+        match code {
+            4 => Some(RemoveKind::Persistent),
+            5 => Some(RemoveKind::PersistentRecursive),
+            _ => RemoveKind::from_code(code),
+        }
+    }
+
+    /// The number of this kind.
+    pub fn code(self) -> i32 {
+        match self {
+            RemoveKind::Children => 1,
+            RemoveKind::Data => 2,
+            RemoveKind::Any => 3,
+            RemoveKind::Persistent => 4,
+            RemoveKind::PersistentRecursive => 5,
+        }
     }
 }
 

@@ -483,5 +483,18 @@ fn event_codes_match_the_wire() {
     assert_eq!(codes, vec![1, 2, 3, 4]);
     assert_eq!(RemoveKind::from_code(3), Some(RemoveKind::Any));
     assert_eq!(RemoveKind::from_code(0), None);
-    assert_eq!(RemoveKind::from_code(6), None);
+    // ZooKeeper 3.8's WatcherType stops at Any: 4 and 5 are MARSHALLINGERROR there.
+    assert_eq!(RemoveKind::from_code(4), None);
+    assert_eq!(RemoveKind::from_code(5), None);
+    assert_eq!(
+        RemoveKind::from_code_3_9(5),
+        Some(RemoveKind::PersistentRecursive)
+    );
+    assert_eq!(RemoveKind::from_code_3_9(6), None);
+    for code in 1..=5 {
+        assert_eq!(
+            RemoveKind::from_code_3_9(code).map(RemoveKind::code),
+            Some(code)
+        );
+    }
 }
