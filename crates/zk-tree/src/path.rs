@@ -4,15 +4,15 @@
 /// The special nodes `isSpecialPath` refuses to delete.
 pub const SPECIAL_PATHS: [&str; 4] = ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"];
 
-/// Whether a character is one `validatePath` refuses (Java checks UTF-16 code units; surrogates
-/// cannot occur in a Rust `str`, so the U+D800-U+DFFF part of the range never matches).
+/// Whether a character is one `validatePath` refuses. Java checks UTF-16 code units, so a
+/// character beyond U+FFFF (a surrogate pair in Java, inside U+D800-U+F8FF) is refused too.
 fn is_forbidden_char(c: char) -> bool {
     let c = u32::from(c);
     c == 0
         || (0x0001..=0x001F).contains(&c)
         || (0x007F..=0x009F).contains(&c)
         || (0xD800..=0xF8FF).contains(&c)
-        || (0xFFF0..=0xFFFF).contains(&c)
+        || (0xFFF0..).contains(&c)
 }
 
 /// `PathUtils.validatePath`: non-empty, absolute, no trailing `/` (except the root), no empty,
@@ -81,6 +81,9 @@ mod tests {
             ("/a\u{e000}b", false),
             ("/a\u{fff0}b", false),
             ("/a\u{a0}b", true),
+            ("/caf\u{e9}", true),
+            ("/\u{1f600}", false),
+            ("/a\u{f900}b", true),
         ];
         for &(path, ok) in cases {
             assert_eq!(validate_path(path), ok, "{path:?}");

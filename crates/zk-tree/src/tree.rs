@@ -205,9 +205,15 @@ impl Default for DataTree {
     }
 }
 
-/// `path.length() + data.length`, as `DataTree.getNodeSize` (bytes, not UTF-16 units).
+/// `path.length() + data.length`, as `DataTree.getNodeSize` (the path in UTF-16 units, as
+/// Java's `String.length`).
 fn node_size(path: &str, data: &[u8]) -> u64 {
-    (path.len() + data.len()) as u64
+    let path_units = if path.is_ascii() {
+        path.len()
+    } else {
+        path.encode_utf16().count()
+    };
+    (path_units + data.len()) as u64
 }
 
 impl DataTree {

@@ -257,6 +257,9 @@ fn data_size_and_counts_follow_changes() {
     h.run(&delete("/abc", -1));
     assert_eq!(h.tree.approximate_data_size(), base);
     assert_eq!(h.tree.node_count(), 5);
+    // Paths count in UTF-16 units, as Java's String.length.
+    h.mk("/\u{e9}t\u{e9}");
+    assert_eq!(h.tree.approximate_data_size(), base + 4 + 4);
 }
 
 #[test]
