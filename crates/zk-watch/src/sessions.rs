@@ -133,7 +133,10 @@ impl SessionTable {
     pub fn expiry_bucket_ms(&self, now_ms: i64, timeout_ms: i32) -> i64 {
         let tick = i64::from(self.config.tick_time_ms.max(1));
         let deadline = now_ms.saturating_add(i64::from(timeout_ms));
-        (deadline.div_euclid(tick) + 1).saturating_mul(tick)
+        deadline
+            .div_euclid(tick)
+            .saturating_add(1)
+            .saturating_mul(tick)
     }
 
     /// Tracks a session (or refreshes the expiry of a known one, keeping its timeout), as

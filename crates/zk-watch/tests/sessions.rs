@@ -156,3 +156,18 @@ fn expiry_and_listings_are_sorted() {
     assert!(!t.is_empty());
     assert!(t.iter().all(|s| s.closing && s.expiry_ms == 0));
 }
+
+#[test]
+fn extreme_clocks_and_ticks_do_not_overflow() {
+    let mut t = table(1);
+    assert_eq!(t.expiry_bucket_ms(i64::MAX, i32::MAX), i64::MAX);
+    assert!(t.add(SessionId(1), i32::MAX, i64::MAX - 5));
+    assert!(t.expired(i64::MAX - 1).is_empty());
+    let zero_tick = table(0);
+    assert_eq!(zero_tick.expiry_bucket_ms(10, 5), 16);
+    assert_eq!(zero_tick.negotiate_timeout_ms(5), 0);
+    assert_eq!(
+        SessionTable::initial_session_id(Sid(u64::MAX), i64::MIN),
+        SessionId(-1 << 56)
+    );
+}
