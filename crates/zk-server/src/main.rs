@@ -18,6 +18,8 @@ Runs a standalone ZooKeeper-compatible server.
   CONFIG       a zoo.cfg in ZooKeeper's format (tickTime, dataDir, clientPort, ...);
                without it: port 2181 on every address, data under ./zk-data
   --port PORT  overrides clientPort (0 picks a free port)
+  --threads N  tokio worker threads (default: 1 on machines with at most 2 cores, else
+               the number of cores)
   --help       prints this text
 
 Logging is controlled by RUST_LOG (default: info). The environment variable ZK_SUPER_DIGEST
@@ -27,12 +29,14 @@ sets the super user digest (super:<base64 sha1>) when zoo.cfg does not.
 struct Args {
     config: Option<PathBuf>,
     port: Option<u16>,
+    threads: Option<usize>,
 }
 
 fn parse_args() -> anyhow::Result<Option<Args>> {
     let mut args = Args {
         config: None,
         port: None,
+        threads: None,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
@@ -45,6 +49,16 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
                         .parse()
                         .with_context(|| format!("bad port {value:?}"))?,
                 );
+            }
+            "--threads" => {
+                let value = iter.next().context("--threads needs a value")?;
+                let threads: usize = value
+                    .parse()
+                    .with_context(|| format!("bad thread count {value:?}"))?;
+                if threads == 0 {
+                    bail!("--threads must be at least 1");
+                }
+                args.threads = Some(threads);
             }
             _ if arg.starts_with('-') => bail!("unknown option {arg:?}\n\n{USAGE}"),
             _ => {
@@ -85,10 +99,19 @@ fn main() -> anyhow::Result<()> {
     for (line, key) in &config.unknown_keys {
         warn!(key, line, "unknown zoo.cfg key ignored");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args.threads.unwrap_or(if cores <= 2 { 1 } else { cores });
+    let runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
         let mut handle = Server::start(config)
             .await
