@@ -10,6 +10,16 @@
 //! The crate does not know the data tree; the server turns tree changes into
 //! [`WatchRegistry::trigger`] calls and reads node metadata through [`NodeView`].
 
+//! # Fidelity notes
+//!
+//! * As in 3.8, addWatch PERSISTENT_RECURSIVE registers in both tables, a one-shot watch added
+//!   on a path where the same watcher holds a persistent one replaces its mode, checkWatches
+//!   answers yes when any watcher watches the path, and `wchc`/`wchp`/`wchs` list the data
+//!   table only.
+//! * Watcher types 4 and 5 of checkWatches/removeWatches are 3.9 numbers; 3.8 refuses them
+//!   ([`RemoveKind::from_code`]).
+//! * Notifications are returned sorted by watcher (ZooKeeper delivers in hash-set order).
+
 pub mod sessions;
 pub mod watches;
 
