@@ -29,6 +29,17 @@
 //! assert_eq!(tree.get_data("/app", &[]).map(|(data, _)| data.to_vec()), Ok(b"hello".to_vec()));
 //! ```
 
+//! # Where this tree differs from ZooKeeper 3.8, on purpose
+//!
+//! * Quotas (`/zookeeper/quota/.../zookeeper_stats` bookkeeping) and the tree digest are not
+//!   kept.
+//! * Only the default auth providers exist: `world:anyone`, `digest`, `ip` (IPv4, as 3.8's
+//!   provider) and the `super` identity; `sasl`/`x509` ids are refused as INVALIDACL.
+//! * Applying a delete of a node that still has children (possible only on a corrupt replay)
+//!   reports NOTEMPTY instead of orphaning the children.
+//! * Children are listed sorted (ZooKeeper lists them in hash order).
+//! * TTL nodes are enabled by default ([`TreeConfig::extended_types_enabled`]).
+
 pub mod acl;
 pub mod auth;
 pub mod ephemeral;
