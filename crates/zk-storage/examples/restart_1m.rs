@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         start.elapsed()
     );
 
+    let nodes_zxid = tree.last_processed_zxid();
     let start = Instant::now();
     let snapshot = tree.to_snapshot();
     let to_snapshot = start.elapsed();
@@ -90,6 +91,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.close()?;
     let expected = tree.last_processed_zxid();
     drop(tree);
+
+    // The parts of a restart, measured apart (the page cache is warm for all of them).
+    let snap_path = config.snap_dir().join(format!("snapshot.{:x}", nodes_zxid.0));
+    let start = Instant::now();
+    let bytes = std::fs::read(&snap_path)?;
+    let read = start.elapsed();
+    let start = Instant::now();
+    let (_, body) = zk_storage::format::check_snapshot(&bytes)?;
+    let crc = start.elapsed();
+    let start = Instant::now();
+    let decoded = zk_storage::format::decode_snapshot_body(body)?;
+    let decode = start.elapsed();
+    let start = Instant::now();
+    let rebuilt = zk_tree::DataTree::from_snapshot(&decoded.tree, Default::default())?;
+    let rebuild = start.elapsed();
+    println!(
+        "parts: read {} MiB {read:?}, CRC {crc:?}, decode {decode:?}, rebuild tree {rebuild:?}",
+        bytes.len() >> 20
+    );
+    drop((rebuilt, decoded, bytes));
 
     let start = Instant::now();
     let (store, recovered) = DataStore::open(config)?;
