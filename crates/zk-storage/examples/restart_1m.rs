@@ -93,7 +93,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(tree);
 
     // The parts of a restart, measured apart (the page cache is warm for all of them).
-    let snap_path = config.snap_dir().join(format!("snapshot.{:x}", nodes_zxid.0));
+    let snap_path = config
+        .snap_dir()
+        .join(format!("snapshot.{:x}", nodes_zxid.0));
     let start = Instant::now();
     let bytes = std::fs::read(&snap_path)?;
     let read = start.elapsed();

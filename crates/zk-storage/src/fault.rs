@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::fs::{FileSystem, WritableFile};
 use crate::rng::SplitMix64;
@@ -56,10 +56,18 @@ impl State {
     }
 }
 
+/// Holds syncs back while the test looks at what is (not yet) acknowledged.
+#[derive(Debug, Default)]
+struct Gate {
+    held: bool,
+    waiting: usize,
+}
+
 /// The in-memory, fault-injecting file system. Clones share the same disk.
 #[derive(Clone, Debug)]
 pub struct FaultyFileSystem {
     state: Arc<Mutex<State>>,
+    gate: Arc<(Mutex<Gate>, Condvar)>,
 }
 
 fn not_found(path: &Path) -> io::Error {
@@ -88,7 +96,52 @@ impl FaultyFileSystem {
                 writes: 0,
                 rng: SplitMix64::new(seed),
             })),
+            gate: Arc::default(),
         }
+    }
+
+    fn gate(&self) -> MutexGuard<'_, Gate> {
+        self.gate
+            .0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Makes every sync (file or directory) wait until [`FaultyFileSystem::release_syncs`].
+    pub fn hold_syncs(&self) {
+        self.gate().held = true;
+    }
+
+    /// Lets held syncs (and later ones) proceed.
+    pub fn release_syncs(&self) {
+        self.gate().held = false;
+        self.gate.1.notify_all();
+    }
+
+    /// Blocks until `count` syncs are held.
+    pub fn wait_for_held_syncs(&self, count: usize) {
+        let mut gate = self.gate();
+        while gate.waiting < count {
+            gate = self
+                .gate
+                .1
+                .wait(gate)
+                .unwrap_or_else(|poison| poison.into_inner());
+        }
+    }
+
+    fn pass_gate(&self) {
+        let mut gate = self.gate();
+        gate.waiting += 1;
+        self.gate.1.notify_all();
+        while gate.held {
+            gate = self
+                .gate
+                .1
+                .wait(gate)
+                .unwrap_or_else(|poison| poison.into_inner());
+        }
+        gate.waiting -= 1;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -141,6 +194,7 @@ impl FaultyFileSystem {
                 writes: 0,
                 rng: SplitMix64::new(seed),
             })),
+            gate: Arc::default(),
         }
     }
 
@@ -331,6 +385,7 @@ impl WritableFile for FaultyFile {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
+        self.fs.pass_gate();
         let mut state = self.fs.lock();
         let state = &mut *state;
         FaultyFileSystem::sync_fault(state)?;
@@ -418,6 +473,7 @@ impl FileSystem for FaultyFileSystem {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.pass_gate();
         let mut state = self.lock();
         let state = &mut *state;
         FaultyFileSystem::sync_fault(state)?;
@@ -437,5 +493,57 @@ impl FileSystem for FaultyFileSystem {
             .collect();
         state.inodes.retain(|id, _| live.contains(id));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> PathBuf {
+        PathBuf::from("/d")
+    }
+
+    #[test]
+    fn crash_keeps_synced_data_and_durable_names_only() {
+        let fs = FaultyFileSystem::new(1);
+        fs.create_dir_all(&dir()).expect("dir");
+        let mut synced = fs.create(&dir().join("a")).expect("create");
+        synced.write_at(0, &[1; 2000]).expect("write");
+        synced.sync_data().expect("sync");
+        fs.sync_dir(&dir()).expect("sync dir");
+        synced.write_at(2000, &[2; 3000]).expect("write");
+        let mut unnamed = fs.create(&dir().join("b")).expect("create");
+        unnamed.write_at(0, &[3; 10]).expect("write");
+        unnamed.sync_data().expect("sync");
+        for seed in 0..20 {
+            let image = fs.crash_image(seed);
+            let a = image.contents(&dir().join("a")).expect("a is durable");
+            assert!(a.len() >= 2000 && a.len() <= 5000);
+            assert_eq!(&a[..2000], &[1; 2000][..]);
+            assert!(a[2000..].iter().all(|&b| b == 0 || b == 2));
+            assert!(
+                image.contents(&dir().join("b")).is_none(),
+                "b was never named durably"
+            );
+        }
+    }
+
+    #[test]
+    fn failing_sync_and_full_disk_report_errors() {
+        let fs = FaultyFileSystem::new(2);
+        fs.create_dir_all(&dir()).expect("dir");
+        let mut file = fs.create(&dir().join("a")).expect("create");
+        fs.set_faults(Faults {
+            fail_sync_after: Some(1),
+            capacity_bytes: Some(100),
+            ..Faults::default()
+        });
+        file.write_at(0, &[1; 60]).expect("fits");
+        file.sync_data().expect("first sync");
+        assert!(file.sync_data().is_err());
+        let error = file.write_at(60, &[1; 60]).expect_err("does not fit");
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(fs.contents(&dir().join("a")).map(|c| c.len()), Some(100));
     }
 }

@@ -169,3 +169,29 @@ fn append_handle_is_a_future() {
     };
     assert_eq!(result, Ok(Zxid(4)));
 }
+
+#[test]
+fn batches_arriving_during_a_sync_share_the_next_sync() {
+    let fs = FaultyFileSystem::new(28);
+    let mut workload = Workload::new(28);
+    let (store, _) = open(&fs).expect("open");
+    store
+        .append(&workload.batch(1))
+        .wait()
+        .expect("opens the segment");
+    let syncs_before = fs.syncs();
+    fs.hold_syncs();
+    let first = store.append(&workload.batch(2));
+    fs.wait_for_held_syncs(1);
+    // The first batch is written but its sync has not returned: not acknowledged.
+    assert!(first.try_result().is_none());
+    let rest: Vec<_> = (0..10).map(|_| store.append(&workload.batch(3))).collect();
+    assert!(rest.iter().all(|handle| handle.try_result().is_none()));
+    fs.release_syncs();
+    assert_eq!(first.wait(), Ok(Zxid(3)));
+    for (index, handle) in rest.into_iter().enumerate() {
+        assert_eq!(handle.wait(), Ok(Zxid(3 + 3 * (index as u64 + 1))));
+    }
+    // One sync for the first batch, one for the ten that queued behind it.
+    assert_eq!(fs.syncs() - syncs_before, 2);
+}
