@@ -32,6 +32,7 @@
 mod client;
 pub mod connect_string;
 mod error;
+pub mod recipes;
 
 mod session;
 mod util;

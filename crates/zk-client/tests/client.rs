@@ -131,7 +131,7 @@ async fn oneshot_and_persistent_watches() {
     client.set_data(&a, b"1", None).await.unwrap();
     assert_eq!(wait(data_watch.changed()).await.event_type, EventType::NodeDataChanged);
     assert_eq!(wait(recursive.changed()).await.unwrap().event_type, EventType::NodeDataChanged);
-    client.remove_watches(&root, WatcherType::PersistentRecursive).await.unwrap();
+    client.remove_watches(&root, WatcherType::Any).await.unwrap();
     assert_eq!(wait(recursive.changed()).await.unwrap().event_type, EventType::PersistentWatchRemoved);
     client.delete(&a, None).await.unwrap();
     other.create(&a, b"", &CreateOptions::new(CreateMode::Persistent)).await.unwrap();
