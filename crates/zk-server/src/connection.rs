@@ -11,8 +11,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn, Instrument};
 use zk_proto::connect::ConnectRequest;
@@ -23,7 +23,7 @@ use zk_proto::request::Request;
 use zk_proto::{OpCode, Reader, Record};
 
 use crate::core::{Body, CoreMsg, Incoming};
-use crate::outbox::Outbox;
+use crate::outbox::{Flush, Outbox};
 use crate::server::Shared;
 use crate::stats::{ConnId, ConnStats};
 
@@ -38,10 +38,10 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
             debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let stats = Arc::new(ConnStats::new(peer));
-        let outbox = Arc::new(Outbox::new(id, stats.clone()));
-        shared.register(id, stats.clone());
         let (read_half, write_half) = stream.into_split();
-        let mut writer = tokio::spawn(write_loop(outbox.clone(), write_half));
+        let outbox = Arc::new(Outbox::new(id, stats.clone(), write_half));
+        shared.register(id, stats.clone());
+        let mut writer = tokio::spawn(write_loop(outbox.clone()));
         let mut reader = ConnReader {
             shared: shared.clone(),
             outbox: outbox.clone(),
@@ -69,34 +69,20 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
     .await
 }
 
-async fn write_loop(outbox: Arc<Outbox>, mut socket: OwnedWriteHalf) {
-    let mut spare = Vec::new();
+/// Flushes what the core could not write directly, and closes the write side when asked.
+async fn write_loop(outbox: Arc<Outbox>) {
     loop {
-        let taken = outbox.take(spare);
-        if taken.bytes.is_empty() && !taken.close {
-            spare = taken.bytes;
-            outbox.ready().await;
-            continue;
-        }
-        if !taken.bytes.is_empty() {
-            let result = socket.write_all(&taken.bytes).await;
-            outbox.written(taken.replies);
-            if let Err(e) = result {
-                debug!(error = %e, "write failed");
-                outbox.close();
-                // Whatever the core queued meanwhile will never be written.
-                outbox.written(outbox.take(Vec::new()).replies);
-                return;
+        match outbox.flush() {
+            Flush::Done => outbox.ready().await,
+            Flush::Blocked => {
+                if outbox.writable().await.is_err() {
+                    outbox.close();
+                    let _ = outbox.flush();
+                    return;
+                }
             }
-        }
-        spare = taken.bytes;
-        if taken.close {
-            let _ = socket.shutdown().await;
-            return;
-        }
-        // Keep big buffers from pinning memory after a burst.
-        if spare.capacity() > 4 * READ_CHUNK {
-            spare = Vec::new();
+            // The write side shuts down when the last reference to the outbox goes.
+            Flush::Closed => return,
         }
     }
 }
@@ -332,6 +318,7 @@ impl ConnReader {
         };
         self.outbox.push_raw(text.as_bytes());
         self.outbox.close();
+        self.outbox.wake();
     }
 }
 

@@ -1,8 +1,11 @@
 //! The bytes waiting to go out on one connection, shared between the core (which appends whole
-//! frames: replies and notifications, in order) and the connection's writer task (which takes
-//! everything queued at once and writes it with one syscall).
+//! frames: replies and notifications, in order) and the connection's writer task.
 //!
-//! The lock is held only to append or to swap buffers, never across IO. The outbox also carries
+//! When nothing is queued, the core writes a batch straight to the socket with one non-blocking
+//! write (no task wake-up at all in the common case); whatever the socket does not take is
+//! queued and the writer task flushes it once the socket is writable. Every write happens under
+//! the queue's lock, so bytes leave in the order they were appended; the lock is never held
+//! across an await. The outbox also carries
 //! the connection's backpressure: the reader stops reading while too many of its requests wait
 //! for their replies to be written, and a connection whose unwritten output grows past
 //! [`MAX_OUTBOX_BYTES`] (a client that stopped reading while its watches keep firing) is closed.
@@ -10,8 +13,9 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Notify;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::stats::{ConnId, ConnStats};
 
@@ -28,6 +32,8 @@ pub(crate) const MAX_BACKLOG_BYTES: usize = 4 << 20;
 #[derive(Debug, Default)]
 struct Queue {
     bytes: Vec<u8>,
+    /// Bytes at the front of `bytes` already written.
+    offset: usize,
     /// Client requests answered by the queued bytes.
     replies: u32,
     /// Close the connection once the queued bytes are written.
@@ -40,26 +46,32 @@ pub(crate) struct Outbox {
     pub(crate) id: ConnId,
     pub(crate) stats: Arc<ConnStats>,
     queue: Mutex<Queue>,
+    /// Written only under the queue's lock.
+    socket: OwnedWriteHalf,
     /// Wakes the writer.
     ready: Notify,
     /// Wakes the reader after a write.
     drained: Notify,
 }
 
-/// A batch the writer took from the outbox.
-#[derive(Debug)]
-pub(crate) struct Taken {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) replies: u32,
-    pub(crate) close: bool,
+/// What a [`Outbox::flush`] achieved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Flush {
+    /// Everything queued is written.
+    Done,
+    /// The socket is full; wait until it is writable.
+    Blocked,
+    /// The connection is to be closed (asked for, or the socket failed).
+    Closed,
 }
 
 impl Outbox {
-    pub(crate) fn new(id: ConnId, stats: Arc<ConnStats>) -> Outbox {
+    pub(crate) fn new(id: ConnId, stats: Arc<ConnStats>, socket: OwnedWriteHalf) -> Outbox {
         Outbox {
             id,
             stats,
             queue: Mutex::new(Queue::default()),
+            socket,
             ready: Notify::new(),
             drained: Notify::new(),
         }
@@ -80,9 +92,10 @@ impl Outbox {
             return;
         }
         if queue.bytes.len() + bytes.len() > MAX_OUTBOX_BYTES {
-            let unwritten = queue.bytes.len();
+            let unwritten = queue.bytes.len() - queue.offset;
             let replies = replies + std::mem::take(&mut queue.replies);
             queue.bytes = Vec::new();
+            queue.offset = 0;
             queue.close = true;
             drop(queue);
             self.written(replies);
@@ -94,12 +107,33 @@ impl Outbox {
             return;
         }
         if queue.bytes.is_empty() {
-            // Hand the staged buffer over instead of copying it.
-            queue.bytes = bytes;
+            // Nothing is waiting: try the socket right away.
+            match self.socket.try_write(&bytes) {
+                Ok(n) if n == bytes.len() => {
+                    drop(queue);
+                    self.written(replies);
+                    return;
+                }
+                Ok(n) => {
+                    queue.bytes = bytes;
+                    queue.offset = n;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => queue.bytes = bytes,
+                Err(e) => {
+                    debug!(error = %e, "write failed");
+                    queue.close = true;
+                    drop(queue);
+                    self.written(replies);
+                    self.ready.notify_one();
+                    return;
+                }
+            }
         } else {
             queue.bytes.extend_from_slice(&bytes);
         }
         queue.replies += replies;
+        drop(queue);
+        self.ready.notify_one();
     }
 
     /// Appends raw bytes (four-letter word output).
@@ -117,22 +151,49 @@ impl Outbox {
         self.drained.notify_one();
     }
 
-    /// Wakes the writer.
+    /// Wakes the writer (four-letter word output and closes).
     pub(crate) fn wake(&self) {
         self.ready.notify_one();
     }
 
-    /// Takes everything queued, swapping in `spare` (cleared) as the new buffer.
-    pub(crate) fn take(&self, mut spare: Vec<u8>) -> Taken {
-        spare.clear();
+    /// Writes as much of the queue as the socket takes now.
+    pub(crate) fn flush(&self) -> Flush {
         let mut queue = self.lock();
-        let bytes = std::mem::replace(&mut queue.bytes, spare);
-        let replies = std::mem::take(&mut queue.replies);
-        Taken {
-            bytes,
-            replies,
-            close: queue.close,
+        while queue.offset < queue.bytes.len() {
+            match self.socket.try_write(&queue.bytes[queue.offset..]) {
+                Ok(n) => queue.offset += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Flush::Blocked,
+                Err(e) => {
+                    debug!(error = %e, "write failed");
+                    queue.close = true;
+                    queue.bytes = Vec::new();
+                    queue.offset = 0;
+                    let replies = std::mem::take(&mut queue.replies);
+                    drop(queue);
+                    self.written(replies);
+                    return Flush::Closed;
+                }
+            }
         }
+        queue.bytes.clear();
+        queue.offset = 0;
+        if queue.bytes.capacity() > MAX_BACKLOG_BYTES {
+            queue.bytes = Vec::new();
+        }
+        let replies = std::mem::take(&mut queue.replies);
+        let close = queue.close;
+        drop(queue);
+        self.written(replies);
+        if close {
+            Flush::Closed
+        } else {
+            Flush::Done
+        }
+    }
+
+    /// Waits until the socket can take more bytes.
+    pub(crate) async fn writable(&self) -> std::io::Result<()> {
+        self.socket.writable().await
     }
 
     /// Records that `replies` answers left (or will never leave) and wakes the reader.
@@ -157,7 +218,7 @@ impl Outbox {
                 if queue.close {
                     return;
                 }
-                queue.bytes.len()
+                queue.bytes.len() - queue.offset
             };
             if self.stats.queued.load(Relaxed) < MAX_QUEUED_PER_CONNECTION
                 && backlog < MAX_BACKLOG_BYTES

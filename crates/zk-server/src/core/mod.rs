@@ -289,8 +289,6 @@ impl Core {
             if conn.close_after {
                 conn.outbox.close();
                 self.io.conns.remove(&id);
-            } else {
-                conn.outbox.wake();
             }
         }
         let answered = std::mem::take(&mut self.io.answered);
