@@ -10,6 +10,26 @@
 //!
 //! This crate does blocking IO on its own threads (the log writer, the snapshotter, the
 //! autopurge timer) and knows nothing of tokio: [`AppendHandle`] is a plain `Future`.
+//!
+//! The server's `TxnLog` seam adapts in a few lines (this crate cannot depend on zk-server):
+//!
+//! ```ignore
+//! impl TxnLog for DurableTxnLog {
+//!     fn append<'a>(&'a mut self, txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a> {
+//!         let durable = self.store.append(txns); // encodes now, syncs on the writer thread
+//!         Box::pin(async move {
+//!             durable.await.map(drop).map_err(|e| StorageError::Other(e.to_string()))
+//!         })
+//!     }
+//! }
+//! // After each durable batch has been applied:
+//! if store.txns_applied(batch_len) {
+//!     store.snapshot(tree.to_snapshot(), sessions); // written on a background thread
+//! }
+//! ```
+//!
+//! Files: `<dataDir>/version-2/snapshot.<hex zxid>` and `<dataLogDir>/version-2/log.<hex zxid>`,
+//! named as ZooKeeper names them; the byte formats are this crate's own (see [`format`]).
 
 pub mod error;
 pub mod fault;

@@ -121,6 +121,12 @@ pub fn recover(
     for dir in [snap_dir, log_dir] {
         fs.create_dir_all(dir)
             .map_err(|e| StorageError::io("create", dir, &e))?;
+        // The version-2 entry itself must survive a power cut, or a later start would take the
+        // directory for a fresh one.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent)
+                .map_err(|e| StorageError::io("sync", parent, &e))?;
+        }
     }
     remove_temporaries(fs, snap_dir)?;
     let listing = list_dir(fs, snap_dir, log_dir)?;
