@@ -13,7 +13,7 @@
 //!
 //! The server's `TxnLog` seam adapts in a few lines (this crate cannot depend on zk-server):
 //!
-//! ```ignore
+//! ```text
 //! impl TxnLog for DurableTxnLog {
 //!     fn append<'a>(&'a mut self, txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a> {
 //!         let durable = self.store.append(txns); // encodes now, syncs on the writer thread
