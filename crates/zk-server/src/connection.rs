@@ -27,8 +27,11 @@ use crate::outbox::{Flush, Outbox};
 use crate::server::Shared;
 use crate::stats::{ConnId, ConnStats};
 
-/// How much the reader asks the socket for at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer of an idle connection; it grows with bursts and big frames and shrinks back
+/// once drained, so thousands of idle sessions cost little memory.
+const READ_BUFFER_MIN: usize = 4 * 1024;
+/// The read buffer size kept while requests keep coming.
+const READ_BUFFER_BUSY: usize = 64 * 1024;
 
 /// Serves one accepted connection until it closes.
 pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, id: ConnId) {
@@ -48,7 +51,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, stream: TcpStream, peer: SocketAd
             stats,
             peer,
             id,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: Vec::with_capacity(READ_BUFFER_MIN),
             established: false,
             session_recorded: false,
         };
@@ -110,8 +113,13 @@ impl ConnReader {
         let handshake_deadline = tokio::time::Instant::now() + timeout;
         let mut shutdown = self.shared.shutdown.clone();
         loop {
+            if self.buf.is_empty() && self.buf.capacity() > READ_BUFFER_BUSY {
+                self.buf = Vec::with_capacity(READ_BUFFER_MIN);
+            }
             if self.buf.capacity() - self.buf.len() < 1024 {
-                self.buf.reserve(READ_CHUNK);
+                // Double, so a big frame arrives in few reads.
+                self.buf
+                    .reserve(self.buf.capacity().clamp(READ_BUFFER_MIN, READ_BUFFER_BUSY));
             }
             let read = async {
                 if self.established {

@@ -1,0 +1,100 @@
+//! The TxnLog seam: a write's reply leaves only after its transaction was appended, and a log
+//! failure stops the server instead of answering writes it may lose.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::{config, Client};
+use zk_proto::{Acl, CreateRequest, Request, Zxid};
+use zk_server::txn_log::LogFuture;
+use zk_server::{Server, StorageError, TxnLog};
+use zk_tree::{Txn, TxnHeader};
+
+#[derive(Clone, Default)]
+struct SharedLog {
+    zxids: Arc<Mutex<Vec<Zxid>>>,
+    fail: bool,
+}
+
+impl TxnLog for SharedLog {
+    fn append<'a>(&'a mut self, txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a> {
+        let zxids = self.zxids.clone();
+        let fail = self.fail;
+        Box::pin(async move {
+            // Let other tasks run first: durability is asynchronous in a real log.
+            tokio::task::yield_now().await;
+            if fail {
+                return Err(StorageError::Other("disk on fire".into()));
+            }
+            zxids
+                .lock()
+                .unwrap()
+                .extend(txns.iter().map(|(h, _)| h.zxid));
+            Ok(())
+        })
+    }
+}
+
+fn create(path: &str) -> Request {
+    Request::Create(CreateRequest {
+        path: path.into(),
+        data: Vec::new(),
+        acl: Acl::open_unsafe(),
+        flags: 0,
+    })
+}
+
+#[tokio::test]
+async fn a_write_is_answered_only_after_its_txn_is_logged() {
+    let log = SharedLog::default();
+    let server = Server::start_with_log(config(), Box::new(log.clone()))
+        .await
+        .unwrap();
+    let mut c = Client::connect(server.local_addr()).await;
+    let logged = log.zxids.lock().unwrap().clone();
+    assert_eq!(
+        logged.len(),
+        1,
+        "the createSession txn is logged before the ConnectResponse"
+    );
+    for path in ["/a", "/b", "/c"] {
+        let reply = c.call(create(path)).await;
+        assert!(reply.ok());
+        assert!(
+            log.zxids.lock().unwrap().contains(&reply.header.zxid),
+            "txn {} is durable when its reply arrives",
+            reply.header.zxid
+        );
+    }
+    let logged = log.zxids.lock().unwrap().clone();
+    let mut sorted = logged.clone();
+    sorted.sort();
+    assert_eq!(logged, sorted, "txns are appended in zxid order");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_log_stops_the_server() {
+    let log = SharedLog {
+        fail: true,
+        ..SharedLog::default()
+    };
+    let mut server = Server::start_with_log(config(), Box::new(log))
+        .await
+        .unwrap();
+    let mut c = Client::raw(server.local_addr()).await;
+    let connect = zk_proto::ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: Zxid::ZERO,
+        timeout_ms: 30_000,
+        session_id: zk_proto::SessionId(0),
+        password: vec![0; 16],
+        read_only: Some(false),
+    };
+    assert!(
+        c.handshake(&connect).await.is_none(),
+        "no answer for a txn that is not durable"
+    );
+    assert!(server.wait().await.is_err());
+}
