@@ -84,15 +84,17 @@ impl Outbox {
     }
 
     /// Appends whole frames staged by the core; `replies` of them answer client requests.
-    pub(crate) fn append(&self, bytes: Vec<u8>, replies: u32) {
+    /// When nothing is queued the bytes go straight to the socket, and only what it does not
+    /// take is copied into the queue.
+    pub(crate) fn append(&self, bytes: &[u8], replies: u32) {
         let mut queue = self.lock();
         if queue.close {
             drop(queue);
             self.written(replies);
             return;
         }
-        if queue.bytes.len() + bytes.len() > MAX_OUTBOX_BYTES {
-            let unwritten = queue.bytes.len() - queue.offset;
+        let pending = queue.bytes.len() - queue.offset;
+        if pending + bytes.len() > MAX_OUTBOX_BYTES {
             let replies = replies + std::mem::take(&mut queue.replies);
             queue.bytes = Vec::new();
             queue.offset = 0;
@@ -100,25 +102,23 @@ impl Outbox {
             drop(queue);
             self.written(replies);
             warn!(
-                unwritten,
+                unwritten = pending,
                 "closing a connection that does not read its replies and notifications"
             );
             self.ready.notify_one();
             return;
         }
-        if queue.bytes.is_empty() {
+        let mut start = 0;
+        if pending == 0 {
             // Nothing is waiting: try the socket right away.
-            match self.socket.try_write(&bytes) {
+            match self.socket.try_write(bytes) {
                 Ok(n) if n == bytes.len() => {
                     drop(queue);
                     self.written(replies);
                     return;
                 }
-                Ok(n) => {
-                    queue.bytes = bytes;
-                    queue.offset = n;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => queue.bytes = bytes,
+                Ok(n) => start = n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     debug!(error = %e, "write failed");
                     queue.close = true;
@@ -128,9 +128,8 @@ impl Outbox {
                     return;
                 }
             }
-        } else {
-            queue.bytes.extend_from_slice(&bytes);
         }
+        queue.bytes.extend_from_slice(&bytes[start..]);
         queue.replies += replies;
         drop(queue);
         self.ready.notify_one();

@@ -34,6 +34,9 @@ use crate::server::Shared;
 use crate::stats::{wall_clock_ms, ConnId};
 use crate::txn_log::TxnLog;
 
+/// A connection's staging buffer is kept between batches up to this capacity.
+const STAGED_CAPACITY_MAX: usize = 64 * 1024;
+
 /// The most messages the core takes from its channel per batch.
 const MAX_MESSAGES_PER_BATCH: usize = 256;
 
@@ -116,22 +119,24 @@ impl Io {
         self.answered += requests as usize;
     }
 
-    /// Stages one frame for a connection.
-    fn stage(&mut self, id: ConnId, reply: bool, encode: impl FnOnce(&mut Vec<u8>)) {
+    /// Stages one frame for a connection; returns the frame's payload length.
+    fn stage(&mut self, id: ConnId, reply: bool, encode: impl FnOnce(&mut Vec<u8>)) -> usize {
         if reply {
             self.answered += 1;
         }
         let Some(conn) = self.conns.get_mut(&id) else {
-            return;
+            return 0;
         };
         if !conn.dirty {
             conn.dirty = true;
             self.dirty.push(id);
         }
+        let start = conn.staged.len();
         write_frame(&mut conn.staged, encode);
         if reply {
             conn.staged_replies += 1;
         }
+        conn.staged.len() - start - 4
     }
 
     /// Stages a reply: header plus (when `err` is OK) the body `encode` writes.
@@ -273,9 +278,8 @@ impl Core {
                 continue;
             };
             conn.dirty = false;
-            let bytes = std::mem::take(&mut conn.staged);
             let replies = std::mem::take(&mut conn.staged_replies);
-            if !bytes.is_empty() {
+            if !conn.staged.is_empty() {
                 self.shared
                     .stats
                     .packets_sent
@@ -284,7 +288,12 @@ impl Core {
                     .stats
                     .packets_sent
                     .fetch_add(u64::from(replies), Relaxed);
-                conn.outbox.append(bytes, replies);
+                conn.outbox.append(&conn.staged, replies);
+                conn.staged.clear();
+                // Keep the buffer for the next batch unless a burst made it big.
+                if conn.staged.capacity() > STAGED_CAPACITY_MAX {
+                    conn.staged = Vec::new();
+                }
             }
             if conn.close_after {
                 conn.outbox.close();
