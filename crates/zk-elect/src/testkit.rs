@@ -99,6 +99,12 @@ impl<E: Election> LocalNet<E> {
         node.outcome = None;
     }
 
+    /// Runs every event up to `until`, then sets the clock to `until`.
+    pub fn run_to(&mut self, until: Millis) {
+        self.run_until(until, |_| false);
+        self.now = self.now.max(until);
+    }
+
     /// Runs until `done` holds or the clock would pass `limit`; returns whether `done` held.
     pub fn run_until(&mut self, limit: Millis, mut done: impl FnMut(&LocalNet<E>) -> bool) -> bool {
         loop {

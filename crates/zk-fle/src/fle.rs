@@ -240,15 +240,21 @@ impl FastLeaderElection {
                 debug!(sid = %self.config.sid, %from, "notification before start: dropped");
                 return;
             }
-            if n.state == ServerState::Looking && n.election_epoch < self.logical_clock {
-                // A laggard: tell it the current round and our proposal.
+            if n.state == ServerState::Looking
+                && n.election_epoch < self.logical_clock
+                && self.is_participant()
+            {
+                // A laggard: tell it the current round and our proposal. An observer does not:
+                // voters ignore what non-voters say and answer at once, so the two would
+                // ping-pong for as long as both are LOOKING (ZooKeeper does exactly that).
                 out.push(Action::Send {
                     to: from,
                     msg: self.proposal_notification(),
                 });
             }
             self.on_election_notification(now, from, n, out);
-        } else if n.state == ServerState::Looking {
+        } else if n.state == ServerState::Looking && self.is_participant() {
+            // An observer does not answer either, for the same reason as above.
             out.push(Action::Send {
                 to: from,
                 msg: self.current_notification(),

@@ -596,6 +596,9 @@ fn observers_propose_nobody_and_end_up_observing() {
     recv(&mut observer, 1, 1, note(LOOKING, 4, 2, 3, 1));
     assert_eq!(observer.proposal(), Some(vote(4, 2, 1)));
     assert_eq!(observer.logical_clock(), ElectionEpoch(3));
+    // A voter lagging behind that round is not answered: it would ignore an observer's vote.
+    let out = recv(&mut observer, 1, 2, note(LOOKING, 2, 0, 1, 0));
+    assert!(sends(&out).is_empty() && broadcasts(&out).is_empty());
     // Then the ensemble is established: the observer observes.
     recv(&mut observer, 2, 1, note(FOLLOWING, 4, 2, 3, 1));
     recv(&mut observer, 3, 2, note(FOLLOWING, 4, 2, 3, 1));
@@ -603,6 +606,9 @@ fn observers_propose_nobody_and_end_up_observing() {
     let outcome = &decisions(&out)[0];
     assert_eq!(outcome.state, OBSERVING);
     assert_eq!(observer.state(), OBSERVING);
+    // An observing observer does not answer a LOOKING voter either.
+    let out = recv(&mut observer, 5, 2, note(LOOKING, 2, 0, 4, 0));
+    assert!(out.is_empty());
 }
 
 fn cluster(voters: &[u64], observers: &[u64], delay_ms: u64) -> LocalNet<FastLeaderElection> {

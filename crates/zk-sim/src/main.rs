@@ -1,0 +1,152 @@
+//! `zk-sim`: runs the deterministic election simulator over seeds, or prints the benchmarks.
+//!
+//! ```text
+//! zk-sim [--seeds A..B | --seed N] [--verbose] [--mutant NAME]
+//! zk-sim bench
+//! ```
+//!
+//! Every failing seed prints one line with the command that reproduces it; the last line is
+//! `sim: N passed, M failed`, and the exit status is non-zero when any seed failed. `--seed N`
+//! runs the seed twice and fails if the two trace hashes differ. `RUST_LOG` (with `--verbose`)
+//! shows the machines' tracing events.
+
+use std::process::ExitCode;
+
+use zk_elect::QuorumVerifier;
+use zk_fle::FastLeaderElection;
+use zk_proto::Sid;
+use zk_sim::{run_seed, Report, SimOptions};
+
+struct Args {
+    seeds: std::ops::Range<u64>,
+    single: bool,
+    verbose: bool,
+    #[cfg(feature = "mutants")]
+    mutant: Option<zk_fle::Mutant>,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args {
+        seeds: 0..200,
+        single: false,
+        verbose: false,
+        #[cfg(feature = "mutants")]
+        mutant: None,
+    };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--seed" => {
+                let value = iter.next().ok_or("--seed needs a number")?;
+                let seed: u64 = value.parse().map_err(|_| format!("bad seed {value:?}"))?;
+                parsed.seeds = seed..seed + 1;
+                parsed.single = true;
+            }
+            "--seeds" => {
+                let value = iter.next().ok_or("--seeds needs A..B")?;
+                let (low, high) = value
+                    .split_once("..")
+                    .ok_or(format!("bad range {value:?}"))?;
+                let low: u64 = low.parse().map_err(|_| format!("bad range {value:?}"))?;
+                let high: u64 = high.parse().map_err(|_| format!("bad range {value:?}"))?;
+                parsed.seeds = low..high;
+            }
+            "--verbose" | "-v" => parsed.verbose = true,
+            #[cfg(feature = "mutants")]
+            "--mutant" => {
+                let value = iter.next().ok_or("--mutant needs a name")?;
+                parsed.mutant = Some(match value.as_str() {
+                    "vote-order" => zk_fle::Mutant::VoteOrderPrefersLowerZxid,
+                    "half-quorum" => zk_fle::Mutant::HalfIsAQuorum,
+                    other => {
+                        return Err(format!(
+                            "unknown mutant {other:?} (vote-order, half-quorum)"
+                        ))
+                    }
+                });
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(parsed)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("bench") {
+        print!("{}", zk_sim::bench::report());
+        return ExitCode::SUCCESS;
+    }
+    let args = match parse(&args) {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
+            return ExitCode::from(2);
+        }
+    };
+    if args.verbose {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let factory = |sid: Sid, quorum: &QuorumVerifier| -> FastLeaderElection {
+        #[allow(unused_mut)]
+        let mut config = zk_fle::FleConfig::new(sid, quorum.clone());
+        #[cfg(feature = "mutants")]
+        {
+            config.mutant = args.mutant;
+        }
+        FastLeaderElection::new(config)
+    };
+    let options = SimOptions::default();
+    let (mut passed, mut failed) = (0u64, 0u64);
+    let mut settle_ms_max = 0;
+    for seed in args.seeds.clone() {
+        let report = run_seed(seed, &options, &factory);
+        let mut failure = report.violation.as_ref().map(ToString::to_string);
+        if args.single {
+            let again = run_seed(seed, &options, &factory);
+            if again.trace_hash != report.trace_hash {
+                failure.get_or_insert(format!(
+                    "Determinism: trace hash 0x{:016x} then 0x{:016x}",
+                    report.trace_hash, again.trace_hash
+                ));
+            }
+            describe(&report);
+        }
+        match failure {
+            None => {
+                passed += 1;
+                settle_ms_max = settle_ms_max.max(report.settle_ms.unwrap_or(0));
+            }
+            Some(failure) => {
+                failed += 1;
+                println!("seed {seed} failed: {failure}; reproduce: cargo xtask sim --seed {seed}");
+            }
+        }
+    }
+    if !args.single {
+        println!("slowest settle after faults stopped: {settle_ms_max} ms of virtual time");
+    }
+    println!("sim: {passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn describe(report: &Report) {
+    println!("seed {}: {}", report.seed, report.world);
+    println!(
+        "seed {}: trace hash 0x{:016x}, {} events, {} messages, {} decisions, ended at {} ms, settled {}",
+        report.seed,
+        report.trace_hash,
+        report.events,
+        report.messages,
+        report.decisions,
+        report.end_ms,
+        report.settle_ms.map_or("never".to_owned(), |ms| format!("{ms} ms after faults stopped")),
+    );
+}
