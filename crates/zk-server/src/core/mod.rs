@@ -34,6 +34,34 @@ use crate::server::Shared;
 use crate::stats::{wall_clock_ms, ConnId};
 use crate::txn_log::TxnLog;
 
+/// A hasher for small integer ids (connection and session ids): a multiply and a shift, instead
+/// of SipHash on the per-request lookups. The ids come from the server itself, not from clients.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// A map keyed by a server-assigned id.
+type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A connection's staging buffer is kept between batches up to this capacity.
 const STAGED_CAPACITY_MAX: usize = 64 * 1024;
 
@@ -105,7 +133,7 @@ impl Conn {
 /// encoded straight from data borrowed from the tree.
 struct Io {
     shared: Arc<Shared>,
-    conns: HashMap<ConnId, Conn>,
+    conns: IdMap<ConnId, Conn>,
     /// Connections with staged output this batch.
     dirty: Vec<ConnId>,
     /// Requests answered (or dropped) this batch: budget permits to return once it is durable.
@@ -180,7 +208,7 @@ pub(crate) struct Core {
     watches: WatchRegistry,
     io: Io,
     /// The connection each session is attached to, if any.
-    session_conns: HashMap<SessionId, ConnId>,
+    session_conns: IdMap<SessionId, ConnId>,
     /// Transactions of this batch, not yet durable.
     pending: Vec<(TxnHeader, Txn)>,
     last_zxid: Zxid,
@@ -206,7 +234,7 @@ impl Core {
         Core {
             io: Io {
                 shared: shared.clone(),
-                conns: HashMap::new(),
+                conns: IdMap::default(),
                 dirty: Vec::new(),
                 answered: 0,
             },
@@ -215,7 +243,7 @@ impl Core {
             tree,
             sessions,
             watches: WatchRegistry::new(),
-            session_conns: HashMap::new(),
+            session_conns: IdMap::default(),
             pending: Vec::new(),
             last_zxid: Zxid::ZERO,
             origin: Instant::now(),

@@ -70,12 +70,17 @@ fn event_kind(kind: TreeEventKind) -> EventKind {
 impl Core {
     /// Prepares, applies and logs one write, and fires its watches.
     pub(super) fn write(&mut self, session: SessionId, cxid: i32, op: &Op) -> ApplyOutcome {
-        let auth = self.auth_of_session(session);
         let zxid = self.next_zxid();
         let time_ms = wall_clock_ms();
+        // The identities of the session's connection (none for server-generated txns).
+        let auth = self
+            .session_conns
+            .get(&session)
+            .and_then(|id| self.io.conns.get(id))
+            .map_or(&[][..], |conn| conn.auth.as_slice());
         let ctx = RequestContext {
             session_id: session,
-            auth: &auth,
+            auth,
             time_ms,
             zxid,
         };
@@ -108,14 +113,6 @@ impl Core {
         self.pending.push((header, txn));
         self.fire(&outcome.events);
         outcome
-    }
-
-    fn auth_of_session(&self, session: SessionId) -> Vec<Id> {
-        self.session_conns
-            .get(&session)
-            .and_then(|id| self.io.conns.get(id))
-            .map(|conn| conn.auth.clone())
-            .unwrap_or_default()
     }
 
     /// Turns tree events into notifications for the watching connections that may read the node.
