@@ -113,8 +113,10 @@ struct Conn {
     auth: Vec<Id>,
     /// Bytes produced during this batch, released once the batch is durable.
     staged: Vec<u8>,
-    /// Replies among the staged bytes (each returns a budget permit once written).
+    /// Replies among the staged bytes.
     staged_replies: u32,
+    /// Frames among the staged bytes (replies and notifications).
+    staged_frames: u32,
     /// Close the connection after the staged bytes.
     close_after: bool,
     /// Listed in `Core::dirty` for this batch.
@@ -161,6 +163,7 @@ impl Io {
         }
         let start = conn.staged.len();
         write_frame(&mut conn.staged, encode);
+        conn.staged_frames += 1;
         if reply {
             conn.staged_replies += 1;
         }
@@ -307,15 +310,10 @@ impl Core {
             };
             conn.dirty = false;
             let replies = std::mem::take(&mut conn.staged_replies);
+            let frames = u64::from(std::mem::take(&mut conn.staged_frames));
             if !conn.staged.is_empty() {
-                self.shared
-                    .stats
-                    .packets_sent
-                    .fetch_add(u64::from(replies), Relaxed);
-                conn.outbox
-                    .stats
-                    .packets_sent
-                    .fetch_add(u64::from(replies), Relaxed);
+                self.shared.stats.packets_sent.fetch_add(frames, Relaxed);
+                conn.outbox.stats.packets_sent.fetch_add(frames, Relaxed);
                 conn.outbox.append(&conn.staged, replies);
                 conn.staged.clear();
                 // Keep the buffer for the next batch unless a burst made it big.

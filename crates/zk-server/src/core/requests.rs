@@ -178,7 +178,7 @@ impl Core {
             Body::Unknown => self.unimplemented(id, xid, op, received),
             Body::Undecodable(opcode, e) => match opcode {
                 OpCode::Auth | OpCode::Sasl => {
-                    warn!(op, error = %e, "undecodable auth packet; closing the connection");
+                    warn!(%session, op, error = %e, "undecodable auth packet; closing the connection");
                     self.discard(id);
                     self.close_after_flush(id);
                 }
@@ -186,12 +186,12 @@ impl Core {
                     self.unimplemented(id, xid, op, received)
                 }
                 OpCode::Multi => {
-                    warn!(op, error = %e, "undecodable multi; answering MARSHALLINGERROR");
+                    warn!(%session, op, error = %e, "undecodable multi; answering MARSHALLINGERROR");
                     let zxid = self.write_error(session, xid.0, ErrorCode::MarshallingError);
                     self.reply(id, xid, zxid, ErrorCode::MarshallingError, received, |_| {});
                 }
                 _ => {
-                    warn!(op, error = %e, "undecodable request; answering MARSHALLINGERROR");
+                    warn!(%session, op, error = %e, "undecodable request; answering MARSHALLINGERROR");
                     self.reply_err(id, xid, ErrorCode::MarshallingError, received);
                 }
             },
@@ -201,7 +201,14 @@ impl Core {
 
     /// ZooKeeper 3.8 answers an opcode it does not serve with UNIMPLEMENTED and closes.
     fn unimplemented(&mut self, id: ConnId, xid: Xid, op: i32, received: Instant) {
+        let session = self
+            .io
+            .conns
+            .get(&id)
+            .and_then(|conn| conn.session)
+            .unwrap_or_default();
         warn!(
+            %session,
             op,
             "unsupported opcode; answering UNIMPLEMENTED and closing the connection"
         );
@@ -455,7 +462,7 @@ impl Core {
                         self.reply(id, xid, Zxid::ZERO, ErrorCode::Ok, received, |_| {});
                     }
                     Err(e) => {
-                        warn!(scheme = %e.scheme, "authentication failed; closing the connection");
+                        warn!(%session, scheme = %e.scheme, "authentication failed; closing the connection");
                         self.shared.stats.auth_failed_count.fetch_add(1, Relaxed);
                         self.reply(id, xid, Zxid::ZERO, ErrorCode::AuthFailed, received, |_| {});
                         self.close_after_flush(id);

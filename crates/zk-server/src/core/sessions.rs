@@ -33,6 +33,7 @@ impl Core {
                 auth: vec![Id::new("ip", peer.ip().to_string())],
                 staged: Vec::new(),
                 staged_replies: 0,
+                staged_frames: 0,
                 close_after: false,
                 dirty: false,
                 closed: false,
@@ -118,21 +119,12 @@ impl Core {
             read_only: request.read_only.map(|_| false),
         };
         self.stage(id, false, |out| response.encode(out));
-        self.count_sent(id);
-    }
-
-    fn count_sent(&mut self, id: ConnId) {
-        self.shared.stats.packets_sent.fetch_add(1, Relaxed);
-        if let Some(conn) = self.io.conns.get(&id) {
-            conn.outbox.stats.packets_sent.fetch_add(1, Relaxed);
-        }
     }
 
     /// Answers an invalid-session ConnectResponse, then closes.
     fn connect_failed(&mut self, id: ConnId, request: &ConnectRequest) {
         let response = ConnectResponse::invalid(request);
         self.stage(id, false, |out| response.encode(out));
-        self.count_sent(id);
         self.close_after_flush(id);
     }
 
