@@ -298,7 +298,8 @@ impl OurServer {
                  clientPort={port}\n\
                  clientPortAddress=127.0.0.1\n\
                  maxClientCnxns=0\n\
-                 4lw.commands.whitelist=*\n",
+                 4lw.commands.whitelist=*\n\
+                 extendedTypesEnabled=true\n",
                 data.display()
             ),
         )
