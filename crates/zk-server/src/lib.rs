@@ -18,10 +18,20 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Or, outside async code, on its own thread and runtime:
+//!
+//! ```no_run
+//! let server = zk_server::Server::start_background(zk_server::Config::for_tests(100)).unwrap();
+//! let addr = server.local_addr();
+//! # let _ = addr;
+//! drop(server); // stops it
+//! ```
 
 pub mod config;
 mod connection;
 mod core;
+pub mod election;
 pub mod error;
 mod four_letter;
 mod outbox;
@@ -31,5 +41,5 @@ pub mod txn_log;
 
 pub use config::Config;
 pub use error::{ConfigError, ServerError, StorageError};
-pub use server::{Server, ServerHandle};
+pub use server::{BackgroundServer, Server, ServerHandle};
 pub use txn_log::{MemoryTxnLog, TxnLog};

@@ -32,7 +32,9 @@ impl ElectionDriver {
         peer_epoch: Epoch,
     ) -> ElectionDriver {
         let (outcome_tx, outcome) = watch::channel(None);
-        let task = tokio::spawn(run(transport, inbound, fle, voters, last_zxid, peer_epoch, outcome_tx));
+        let task = tokio::spawn(run(
+            transport, inbound, fle, voters, last_zxid, peer_epoch, outcome_tx,
+        ));
         ElectionDriver { outcome, task }
     }
 
@@ -68,7 +70,14 @@ pub async fn run(
     let start = Instant::now();
     let now = || Millis(start.elapsed().as_millis() as u64);
     let mut out: Vec<Action<Notification>> = Vec::new();
-    fle.step(now(), Input::Start { last_zxid, peer_epoch }, &mut out);
+    fle.step(
+        now(),
+        Input::Start {
+            last_zxid,
+            peer_epoch,
+        },
+        &mut out,
+    );
     loop {
         for action in out.drain(..) {
             match action {

@@ -154,7 +154,10 @@ impl ElectionTransport {
     /// Queues `msg` for `to` (dialling if needed). A message to ourselves is received at once.
     pub fn send(&self, to: Sid, msg: &Notification) {
         if to == self.shared.config.sid {
-            let inbound = Inbound::Message { from: to, msg: *msg };
+            let inbound = Inbound::Message {
+                from: to,
+                msg: *msg,
+            };
             if self.shared.inbound.try_send(inbound).is_err() {
                 warn!(sid = %to, "receive queue full: own notification dropped");
             }
@@ -178,7 +181,10 @@ impl ElectionTransport {
 
     /// How many messages for `peer` were dropped because its send queue was full.
     pub fn dropped(&self, peer: Sid) -> u64 {
-        self.shared.peers.get(&peer).map_or(0, |p| p.queue.dropped())
+        self.shared
+            .peers
+            .get(&peer)
+            .map_or(0, |p| p.queue.dropped())
     }
 }
 
@@ -208,7 +214,12 @@ impl Shared {
         let reader = tokio::spawn(read_loop(self.clone(), peer, read, generation));
         let reader = reader.abort_handle();
         self.track(reader.clone());
-        Connection { write, reader, generation, initiator }
+        Connection {
+            write,
+            reader,
+            generation,
+            initiator,
+        }
     }
 }
 
@@ -261,10 +272,7 @@ async fn on_accept(shared: Arc<Shared>, mut stream: TcpStream) {
 
 async fn read_loop(shared: Arc<Shared>, peer: Sid, mut read: OwnedReadHalf, generation: u64) {
     let max = shared.config.frame_length_max;
-    loop {
-        let Ok(length) = read.read_i32().await else {
-            break;
-        };
+    while let Ok(length) = read.read_i32().await {
         if length <= 0 || length as usize > max {
             warn!(%peer, length, "election frame length out of range: connection closed");
             break;
@@ -275,7 +283,11 @@ async fn read_loop(shared: Arc<Shared>, peer: Sid, mut read: OwnedReadHalf, gene
         }
         match Notification::decode(&frame) {
             Ok(msg) => {
-                if shared.inbound.try_send(Inbound::Message { from: peer, msg }).is_err() {
+                if shared
+                    .inbound
+                    .try_send(Inbound::Message { from: peer, msg })
+                    .is_err()
+                {
                     warn!(%peer, "receive queue full: notification dropped");
                 }
             }
@@ -318,7 +330,11 @@ async fn write_frame(write: &mut OwnedWriteHalf, message: &[u8]) -> std::io::Res
 /// Owns the connection to one peer: drains its send queue, dials with back-off when there is
 /// something to send (or the peer asked to be dialled back), adopts connections the acceptor
 /// hands over, and re-sends the last message when a connection starts with nothing queued.
-async fn peer_task(shared: Arc<Shared>, sid: Sid, mut handoff: mpsc::UnboundedReceiver<Connection>) {
+async fn peer_task(
+    shared: Arc<Shared>,
+    sid: Sid,
+    mut handoff: mpsc::UnboundedReceiver<Connection>,
+) {
     let peer = &shared.peers[&sid];
     let backoff_min = Duration::from_millis(shared.config.reconnect_backoff_ms_min.max(1));
     let backoff_max = Duration::from_millis(shared.config.reconnect_backoff_ms_max.max(1));
