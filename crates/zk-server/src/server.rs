@@ -155,6 +155,91 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Starts a server on its own thread with its own tokio runtime, for harnesses that are not
+    /// async or that must not share their runtime with the server. The server stops when the
+    /// returned value is dropped (or [`BackgroundServer::stop`] is called).
+    pub fn start_background(config: Config) -> Result<BackgroundServer, ServerError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("zk-server".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(ServerError::Unsupported(format!(
+                            "cannot start a tokio runtime: {e}"
+                        ))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Server::start(config).await {
+                        Ok(handle) => {
+                            let _ = ready_tx.send(Ok(handle.local_addr()));
+                            let _ = stop_rx.await;
+                            handle.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| {
+                ServerError::Unsupported(format!("cannot spawn the server thread: {e}"))
+            })?;
+        let local_addr = ready_rx.recv().map_err(|_| {
+            ServerError::Unsupported("the server thread stopped during startup".into())
+        })??;
+        Ok(BackgroundServer {
+            local_addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A server running on its own thread (see [`Server::start_background`]).
+#[derive(Debug)]
+pub struct BackgroundServer {
+    local_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundServer {
+    /// The address the client port is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct ServerHandle {

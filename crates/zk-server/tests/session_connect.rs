@@ -209,3 +209,21 @@ async fn requests_pipelined_behind_the_connect_request_are_answered_in_order() {
     assert!(reply.ok(), "{reply:?}");
     server.shutdown().await;
 }
+
+#[test]
+fn a_background_server_serves_without_the_callers_runtime() {
+    let server = zk_server::Server::start_background(config()).expect("starts");
+    let addr = server.local_addr();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        assert_eq!(common::four_letter(addr, "ruok").await, "imok");
+        let mut c = Client::connect(addr).await;
+        assert!(c.call(create("/bg", CreateMode::Persistent)).await.ok());
+    });
+    server.stop();
+    // Stopped: nothing listens any more.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
