@@ -173,5 +173,22 @@ fn real_disk_round_trip_and_inspect_binary() {
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.contains("snapshot.64"), "{stdout}");
     assert!(stdout.contains("110 txn(s): clean"), "{stdout}");
+
+    // A flipped byte inside the first record: the tool says where and exits with 1.
+    let segment = log_dir.join("version-2").join("log.1");
+    let mut bytes = std::fs::read(&segment).expect("read the segment");
+    bytes[30] ^= 0x10;
+    std::fs::write(&segment, &bytes).expect("damage the segment");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zk-storage-inspect"))
+        .arg(&data_dir)
+        .arg(&log_dir)
+        .output()
+        .expect("run zk-storage-inspect");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("DAMAGED at offset 16: CRC check failed"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
