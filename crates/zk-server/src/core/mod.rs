@@ -452,8 +452,10 @@ impl Core {
             FourLetterWord::Dump => four_letter::dump(&self.facts(false)),
             FourLetterWord::Isro => "rw".to_owned(),
             FourLetterWord::Dirs => four_letter::dirs(&shared.config),
-            FourLetterWord::Gtmk => format!("{}\n", four_letter::TRACE_MASK),
-            FourLetterWord::Stmk => format!("{}\n", four_letter::TRACE_MASK),
+            // ZooKeeper prints the mask without a newline; this server has no trace mask to set,
+            // so stmk answers with the (unchanged) current one.
+            FourLetterWord::Gtmk | FourLetterWord::Stmk => four_letter::TRACE_MASK.to_string(),
+            // The digest log: this server keeps no tree digests.
             FourLetterWord::Hash => String::new(),
             FourLetterWord::Ruok => "imok".to_owned(),
             FourLetterWord::TelnetClose => String::new(),
