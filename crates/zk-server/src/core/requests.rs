@@ -271,7 +271,15 @@ impl Core {
     ) {
         let cxid = xid.0;
         match request {
-            Request::Ping => self.reply(id, xid, self.last_zxid, ErrorCode::Ok, received, |_| {}),
+            // ZooKeeper answers a ping with xid -2 whatever xid it came with.
+            Request::Ping => self.reply(
+                id,
+                Xid::PING,
+                self.last_zxid,
+                ErrorCode::Ok,
+                received,
+                |_| {},
+            ),
             Request::Create(r) => self.create(id, session, xid, OpCode::Create, r, None, received),
             Request::Create2(r) => {
                 self.create(id, session, xid, OpCode::Create2, r, None, received)
