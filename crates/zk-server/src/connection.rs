@@ -23,6 +23,7 @@ use zk_proto::request::Request;
 use zk_proto::{OpCode, Reader, Record};
 
 use crate::core::{Body, CoreMsg, Incoming};
+use crate::four_letter;
 use crate::outbox::{Flush, Outbox};
 use crate::server::Shared;
 use crate::stats::{ConnId, ConnStats};
@@ -306,9 +307,26 @@ impl ConnReader {
             format!("{name} is not executed because it is not in the whitelist.\n")
         } else {
             info!(command = name, "four-letter word");
+            let shared = &self.shared;
             match word {
                 FourLetterWord::Ruok => "imok".to_owned(),
                 FourLetterWord::TelnetClose => String::new(),
+                FourLetterWord::Isro => "rw".to_owned(),
+                // These need no core state (and may touch the file system): answer here.
+                FourLetterWord::Conf => four_letter::conf(&shared.config, shared.client_port),
+                FourLetterWord::Envi => four_letter::envi(),
+                FourLetterWord::Dirs => four_letter::dirs(&shared.config),
+                FourLetterWord::Cons => four_letter::cons(&shared.connections()),
+                FourLetterWord::Crst => {
+                    for conn in shared.connections() {
+                        conn.reset();
+                    }
+                    "Connection stats reset.\n".to_owned()
+                }
+                FourLetterWord::Srst => {
+                    shared.stats.reset();
+                    "Server stats reset.\n".to_owned()
+                }
                 _ => {
                     let (tx, rx) = tokio::sync::oneshot::channel();
                     if self

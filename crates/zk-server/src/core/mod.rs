@@ -430,19 +430,6 @@ impl Core {
             FourLetterWord::Stat => {
                 four_letter::stat(&shared.stats, &connections, &self.facts(false), true)
             }
-            FourLetterWord::Conf => four_letter::conf(&shared.config, shared.client_port),
-            FourLetterWord::Cons => four_letter::cons(&connections),
-            FourLetterWord::Crst => {
-                for conn in &connections {
-                    conn.reset();
-                }
-                "Connection stats reset.\n".to_owned()
-            }
-            FourLetterWord::Srst => {
-                shared.stats.reset();
-                "Server stats reset.\n".to_owned()
-            }
-            FourLetterWord::Envi => four_letter::envi(),
             FourLetterWord::Mntr => {
                 four_letter::mntr(&shared.stats, connections.len(), &self.facts(false))
             }
@@ -450,15 +437,21 @@ impl Core {
             FourLetterWord::Wchc => four_letter::wchc(&self.facts(true)),
             FourLetterWord::Wchp => four_letter::wchp(&self.facts(true)),
             FourLetterWord::Dump => four_letter::dump(&self.facts(false)),
-            FourLetterWord::Isro => "rw".to_owned(),
-            FourLetterWord::Dirs => four_letter::dirs(&shared.config),
             // ZooKeeper prints the mask without a newline; this server has no trace mask to set,
             // so stmk answers with the (unchanged) current one.
             FourLetterWord::Gtmk | FourLetterWord::Stmk => four_letter::TRACE_MASK.to_string(),
             // The digest log: this server keeps no tree digests.
             FourLetterWord::Hash => String::new(),
-            FourLetterWord::Ruok => "imok".to_owned(),
-            FourLetterWord::TelnetClose => String::new(),
+            // Answered by the connection task itself.
+            FourLetterWord::Ruok
+            | FourLetterWord::TelnetClose
+            | FourLetterWord::Isro
+            | FourLetterWord::Conf
+            | FourLetterWord::Envi
+            | FourLetterWord::Dirs
+            | FourLetterWord::Cons
+            | FourLetterWord::Crst
+            | FourLetterWord::Srst => String::new(),
         }
     }
 
