@@ -19,7 +19,7 @@ use crate::stats::{java_double, wall_clock_ms, ConnStats, ServerStats};
 pub(crate) const VERSION_TEXT: &str = concat!(
     "3.8.4-zk-rs-",
     env!("CARGO_PKG_VERSION"),
-    ", built on 01/01/2026 00:00 GMT"
+    ", built on 2026-01-01 00:00 UTC"
 );
 
 /// The trace mask `gtmk` prints (ZooKeeper's default `ZooTrace` mask).
