@@ -41,5 +41,5 @@ pub mod txn_log;
 
 pub use config::Config;
 pub use error::{ConfigError, ServerError, StorageError};
-pub use server::{BackgroundServer, Server, ServerHandle};
-pub use txn_log::{MemoryTxnLog, TxnLog};
+pub use server::{BackgroundServer, InitialState, Server, ServerHandle};
+pub use txn_log::{CommittedState, MemoryTxnLog, TxnLog};

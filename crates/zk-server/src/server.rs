@@ -88,6 +88,19 @@ impl Shared {
     }
 }
 
+/// What a server starts from: by default an empty tree; after a restart, the state the
+/// durable storage recovered.
+#[derive(Debug, Default)]
+pub struct InitialState {
+    /// The data tree (`None`: ZooKeeper's initial tree, with the configuration's
+    /// `extendedTypesEnabled`).
+    pub tree: Option<zk_tree::DataTree>,
+    /// Live sessions and their negotiated timeouts; each is re-tracked with a fresh timer.
+    pub sessions: Vec<(zk_proto::SessionId, i32)>,
+    /// The last applied zxid; the next write takes the one after it.
+    pub last_zxid: zk_proto::Zxid,
+}
+
 /// A standalone ZooKeeper-compatible server.
 #[derive(Debug)]
 pub struct Server;
@@ -105,6 +118,16 @@ impl Server {
     pub async fn start_with_log(
         config: Config,
         log: Box<dyn TxnLog>,
+    ) -> Result<ServerHandle, ServerError> {
+        Server::start_with_state(config, log, InitialState::default()).await
+    }
+
+    /// Binds the client port and starts serving from `initial` (state recovered from disk),
+    /// logging transactions to `log`.
+    pub async fn start_with_state(
+        config: Config,
+        log: Box<dyn TxnLog>,
+        initial: InitialState,
     ) -> Result<ServerHandle, ServerError> {
         if !config.servers.is_empty() {
             return Err(ServerError::Unsupported(format!(
@@ -137,7 +160,7 @@ impl Server {
             registry: Mutex::new(Registry::default()),
         });
         let span = tracing::info_span!("server", sid = 0);
-        let core = Core::new(shared.clone(), log);
+        let core = Core::new(shared.clone(), log, initial);
         let core_task = tokio::spawn(
             core.run(core_rx, shutdown_rx.clone())
                 .instrument(span.clone()),

@@ -8,7 +8,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use zk_tree::{Txn, TxnHeader};
+use zk_proto::SessionId;
+use zk_tree::{DataTree, Txn, TxnHeader};
+use zk_watch::SessionTable;
 
 use crate::error::StorageError;
 
@@ -20,6 +22,37 @@ pub trait TxnLog: Send + 'static {
     /// Appends `txns` (in zxid order) and resolves once they are durable. An error is fatal: the
     /// server stops rather than answer a write it may lose.
     fn append<'a>(&'a mut self, txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a>;
+
+    /// Called after each durable batch of `txns` transactions has been applied, with the state
+    /// they produced: the place to decide on a snapshot (`state.tree().to_snapshot()`,
+    /// `state.sessions()`). It runs on the core task, so it must not block. Does nothing by
+    /// default.
+    fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {
+        let _ = (txns, state);
+    }
+}
+
+/// The server's state right after a batch was made durable and applied.
+#[derive(Debug)]
+pub struct CommittedState<'a> {
+    pub(crate) tree: &'a DataTree,
+    pub(crate) sessions: &'a SessionTable,
+}
+
+impl<'a> CommittedState<'a> {
+    /// The data tree (its last processed zxid is the batch's last).
+    pub fn tree(&self) -> &'a DataTree {
+        self.tree
+    }
+
+    /// Every live session with its negotiated timeout, as a snapshot stores them.
+    pub fn sessions(&self) -> Vec<(SessionId, i32)> {
+        self.sessions
+            .iter()
+            .filter(|info| !info.closing)
+            .map(|info| (info.session_id, info.timeout_ms))
+            .collect()
+    }
 }
 
 /// An in-memory log: everything is "durable" at once.

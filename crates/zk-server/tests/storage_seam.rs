@@ -98,3 +98,102 @@ async fn a_failing_log_stops_the_server() {
     );
     assert!(server.wait().await.is_err());
 }
+
+#[tokio::test]
+async fn a_server_resumes_from_recovered_state() {
+    // What a restart would recover: a node, a live session and the last zxid.
+    let session = zk_proto::SessionId(0x77_0000);
+    let mut tree = zk_tree::DataTree::new();
+    let ctx = zk_tree::RequestContext {
+        session_id: session,
+        auth: &[],
+        time_ms: 1,
+        zxid: Zxid(41),
+    };
+    let op = zk_tree::Op::Create {
+        path: "/survivor".into(),
+        data: b"still here".to_vec(),
+        acl: Acl::open_unsafe(),
+        mode: zk_proto::CreateMode::Ephemeral,
+        ttl_ms: None,
+    };
+    let txn = tree.prepare(&ctx, &op);
+    tree.apply(&ctx.header(1), &txn);
+    let initial = zk_server::InitialState {
+        tree: Some(tree),
+        sessions: vec![(session, 30_000)],
+        last_zxid: Zxid(41),
+    };
+    let server = Server::start_with_state(config(), Box::new(SharedLog::default()), initial)
+        .await
+        .unwrap();
+    let mut c = Client::raw(server.local_addr()).await;
+    let response = c
+        .handshake(&zk_proto::ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: Zxid(41),
+            timeout_ms: 30_000,
+            session_id: session,
+            password: zk_proto::session_password(session).to_vec(),
+            read_only: Some(false),
+        })
+        .await
+        .expect("answer");
+    assert_eq!(
+        response.session_id, session,
+        "the restored session can be reattached"
+    );
+    let reply = c
+        .call(Request::GetData(zk_proto::GetDataRequest {
+            path: "/survivor".into(),
+            watch: false,
+        }))
+        .await;
+    assert!(reply.ok());
+    let reply = c.call(create("/next")).await;
+    assert_eq!(
+        reply.header.zxid,
+        Zxid(42),
+        "zxids continue after the recovered one"
+    );
+    server.shutdown().await;
+}
+
+#[derive(Clone, Default)]
+struct SnapshottingLog {
+    seen: Arc<Mutex<Vec<(usize, bool, usize)>>>,
+}
+
+impl TxnLog for SnapshottingLog {
+    fn append<'a>(&'a mut self, _txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn committed(&mut self, txns: usize, state: &zk_server::CommittedState<'_>) {
+        let has_node = state.tree().exists("/snap").is_some();
+        let sessions = state.sessions().len();
+        self.seen.lock().unwrap().push((txns, has_node, sessions));
+    }
+}
+
+#[tokio::test]
+async fn the_log_sees_the_applied_state_after_each_durable_batch() {
+    let log = SnapshottingLog::default();
+    let server = Server::start_with_log(config(), Box::new(log.clone()))
+        .await
+        .unwrap();
+    let mut c = Client::connect(server.local_addr()).await;
+    assert!(c.call(create("/snap")).await.ok());
+    let seen = log.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.first(),
+        Some(&(1, false, 1)),
+        "createSession: one txn, one session"
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&(1, true, 1)),
+        "the create is applied when the log hears of it"
+    );
+    server.shutdown().await;
+}

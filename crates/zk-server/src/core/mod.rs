@@ -30,9 +30,9 @@ use zk_watch::{SessionConfig, SessionTable, WatchRegistry, WatcherId};
 use crate::error::ServerError;
 use crate::four_letter::{self, Facts};
 use crate::outbox::Outbox;
-use crate::server::Shared;
+use crate::server::{InitialState, Shared};
 use crate::stats::{wall_clock_ms, ConnId};
-use crate::txn_log::TxnLog;
+use crate::txn_log::{CommittedState, TxnLog};
 
 /// A hasher for small integer ids (connection and session ids): a multiply and a shift, instead
 /// of SipHash on the per-request lookups. The ids come from the server itself, not from clients.
@@ -220,7 +220,7 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(crate) fn new(shared: Arc<Shared>, log: Box<dyn TxnLog>) -> Core {
+    pub(crate) fn new(shared: Arc<Shared>, log: Box<dyn TxnLog>, initial: InitialState) -> Core {
         let config = &shared.config;
         let mut sessions = SessionTable::new(SessionConfig {
             tick_time_ms: i32::try_from(config.tick_time_ms).unwrap_or(i32::MAX),
@@ -233,7 +233,16 @@ impl Core {
         });
         sessions.initialize_session_ids(zk_proto::Sid(0), wall_clock_ms());
         let super_digest = config.super_digest.clone();
-        let tree = requests::new_tree(config);
+        let InitialState {
+            tree,
+            sessions: restored,
+            last_zxid,
+        } = initial;
+        let tree = tree.unwrap_or_else(|| requests::new_tree(config));
+        // Restored sessions get fresh timers, as ZooKeeper re-tracks them after a restart.
+        for (session, timeout_ms) in restored {
+            sessions.add(session, timeout_ms, 0);
+        }
         Core {
             io: Io {
                 shared: shared.clone(),
@@ -248,7 +257,7 @@ impl Core {
             watches: WatchRegistry::new(),
             session_conns: IdMap::default(),
             pending: Vec::new(),
-            last_zxid: Zxid::ZERO,
+            last_zxid,
             origin: Instant::now(),
             super_digest,
         }
@@ -301,8 +310,16 @@ impl Core {
     async fn commit(&mut self) -> Result<(), crate::error::StorageError> {
         if !self.pending.is_empty() {
             let result = self.log.append(&self.pending).await;
+            let txns = self.pending.len();
             self.pending.clear();
             result?;
+            self.log.committed(
+                txns,
+                &CommittedState {
+                    tree: &self.tree,
+                    sessions: &self.sessions,
+                },
+            );
         }
         for id in std::mem::take(&mut self.io.dirty) {
             let Some(conn) = self.io.conns.get_mut(&id) else {
