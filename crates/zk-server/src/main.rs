@@ -18,8 +18,8 @@ Runs a standalone ZooKeeper-compatible server.
   CONFIG       a zoo.cfg in ZooKeeper's format (tickTime, dataDir, clientPort, ...);
                without it: port 2181 on every address, data under ./zk-data
   --port PORT  overrides clientPort (0 picks a free port)
-  --threads N  tokio worker threads (default: the number of cores; 1 runs everything on
-               one thread)
+  --threads N  tokio worker threads (default: 1 on machines with at most 2 cores, where
+               one thread beats cross-thread wake-ups; else the number of cores)
   --help       prints this text
 
 Logging is controlled by RUST_LOG (default: info). The environment variable ZK_SUPER_DIGEST
@@ -100,7 +100,7 @@ fn main() -> anyhow::Result<()> {
         warn!(key, line, "unknown zoo.cfg key ignored");
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = args.threads.unwrap_or(cores);
+    let threads = args.threads.unwrap_or(if cores <= 2 { 1 } else { cores });
     let runtime = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
