@@ -693,3 +693,43 @@ async fn an_emptied_container_is_deleted_by_the_server() {
     .await;
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_multi_with_unknown_create_flags_fails_with_bad_arguments() {
+    let server = start(config()).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    let mut bad = create("/bad", b"", CreateMode::Persistent);
+    bad.flags = 42;
+    let multi = MultiRequest {
+        ops: vec![
+            MultiOp::Create(create("/fine", b"", CreateMode::Persistent)),
+            MultiOp::Create(bad),
+        ],
+    };
+    let reply = c.call(Request::Multi(multi)).await;
+    let Some(Response::Multi(multi)) = reply.body else {
+        panic!("{reply:?}")
+    };
+    let codes: Vec<i32> = multi
+        .results
+        .iter()
+        .map(|r| match r {
+            MultiResult::Error(e) => e.err,
+            other => panic!("expected errors only, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, [0, ErrorCode::BadArguments.code()]);
+    assert_eq!(code(&c.call(get_data("/fine")).await), ErrorCode::NoNode);
+    // A read op inside a (write) multi is refused as ZooKeeper refuses it.
+    let mixed = MultiRequest {
+        ops: vec![MultiOp::GetData(GetDataRequest {
+            path: "/".into(),
+            watch: false,
+        })],
+    };
+    assert_eq!(
+        code(&c.call(Request::Multi(mixed)).await),
+        ErrorCode::MarshallingError
+    );
+    server.shutdown().await;
+}

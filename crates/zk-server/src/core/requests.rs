@@ -655,58 +655,17 @@ impl Core {
         ops: Vec<MultiOp>,
         received: Instant,
     ) {
-        if ops.iter().any(MultiOp::is_read) {
-            // ZooKeeper refuses mixing reads into a multi while decoding it, after taking a zxid.
+        let kinds: Vec<OpCode> = ops.iter().map(MultiOp::op).collect();
+        let Some(tree_ops) = ops
+            .into_iter()
+            .map(multi_write_op)
+            .collect::<Option<Vec<Op>>>()
+        else {
+            // ZooKeeper refuses reads in a multi while decoding it, after taking a zxid.
             let zxid = self.write_error(session, xid.0, ErrorCode::MarshallingError);
             self.reply(id, xid, zxid, ErrorCode::MarshallingError, received, |_| {});
             return;
-        }
-        let kinds: Vec<OpCode> = ops.iter().map(MultiOp::op).collect();
-        let mut tree_ops = Vec::with_capacity(ops.len());
-        for op in ops {
-            tree_ops.push(match op {
-                MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => {
-                    match CreateMode::from_flags(r.flags) {
-                        Some(mode) => Op::Create {
-                            path: r.path,
-                            data: r.data,
-                            acl: r.acl,
-                            mode,
-                            ttl_ms: None,
-                        },
-                        // An unknown mode fails the multi like any failed check.
-                        None => Op::Create {
-                            path: r.path,
-                            data: r.data,
-                            acl: r.acl,
-                            mode: CreateMode::Persistent,
-                            ttl_ms: Some(-1),
-                        },
-                    }
-                }
-                MultiOp::CreateTtl(r) => Op::Create {
-                    path: r.path,
-                    data: r.data,
-                    acl: r.acl,
-                    mode: CreateMode::from_flags(r.flags).unwrap_or(CreateMode::Persistent),
-                    ttl_ms: Some(r.ttl),
-                },
-                MultiOp::Delete(r) => Op::Delete {
-                    path: r.path,
-                    version: r.version,
-                },
-                MultiOp::SetData(r) => Op::SetData {
-                    path: r.path,
-                    data: r.data,
-                    version: r.version,
-                },
-                MultiOp::Check(r) => Op::Check {
-                    path: r.path,
-                    version: r.version,
-                },
-                MultiOp::GetData(_) | MultiOp::GetChildren(_) => unreachable_read(),
-            });
-        }
+        };
         let outcome = self.write(session, xid.0, &Op::Multi(tree_ops));
         let results = match outcome.result {
             TxnResult::Multi(results) => results,
@@ -766,12 +725,46 @@ impl Core {
     }
 }
 
-fn unreachable_read() -> Op {
-    // Reads were refused before the conversion; keep the server panic-free regardless.
-    Op::Check {
-        path: String::new(),
-        version: -1,
-    }
+/// The tree op for one op of a multi; `None` for a read op, which a multi may not carry.
+fn multi_write_op(op: MultiOp) -> Option<Op> {
+    // Unknown create flags fail the op with BADARGUMENTS where ZooKeeper's `CreateMode.fromFlag`
+    // does: a non-TTL mode with a TTL is refused with that code before any other check.
+    let create = |path, data, acl, flags, ttl: Option<i64>| match CreateMode::from_flags(flags) {
+        Some(mode) => Op::Create {
+            path,
+            data,
+            acl,
+            mode,
+            ttl_ms: ttl,
+        },
+        None => Op::Create {
+            path,
+            data,
+            acl,
+            mode: CreateMode::Persistent,
+            ttl_ms: Some(0),
+        },
+    };
+    Some(match op {
+        MultiOp::Create(r) | MultiOp::Create2(r) | MultiOp::CreateContainer(r) => {
+            create(r.path, r.data, r.acl, r.flags, None)
+        }
+        MultiOp::CreateTtl(r) => create(r.path, r.data, r.acl, r.flags, Some(r.ttl)),
+        MultiOp::Delete(r) => Op::Delete {
+            path: r.path,
+            version: r.version,
+        },
+        MultiOp::SetData(r) => Op::SetData {
+            path: r.path,
+            data: r.data,
+            version: r.version,
+        },
+        MultiOp::Check(r) => Op::Check {
+            path: r.path,
+            version: r.version,
+        },
+        MultiOp::GetData(_) | MultiOp::GetChildren(_) => return None,
+    })
 }
 
 fn multi_result(result: TxnResult, kind: OpCode) -> MultiResult {
