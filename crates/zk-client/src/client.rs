@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use zk_proto::{
-    Acl, AddWatchMode, AddWatchRequest, CheckVersionRequest, ClientInfo, CreateMode,
-    CreateRequest, CreateTtlRequest, DeleteRequest, ExistsRequest, GetAclRequest,
-    GetAllChildrenNumberRequest, GetChildren2Request, GetChildrenRequest, GetDataRequest,
-    GetEphemeralsRequest, MultiOp, MultiRequest, MultiResult, OpCode, Record, ReconfigRequest,
-    RemoveWatchesRequest, Response, SessionId, SetAclRequest, SetDataRequest, Stat, SyncRequest,
-    WatcherType,
+    Acl, AddWatchMode, AddWatchRequest, CheckVersionRequest, ClientInfo, CreateMode, CreateRequest,
+    CreateTtlRequest, DeleteRequest, ExistsRequest, GetAclRequest, GetAllChildrenNumberRequest,
+    GetChildren2Request, GetChildrenRequest, GetDataRequest, GetEphemeralsRequest, MultiOp,
+    MultiRequest, MultiResult, OpCode, ReconfigRequest, Record, RemoveWatchesRequest, Response,
+    SessionId, SetAclRequest, SetDataRequest, Stat, SyncRequest, WatcherType,
 };
 
 use crate::connect_string::{validate_path, ConnectString};
@@ -310,7 +309,11 @@ impl Client {
 
     /// The session as last established.
     pub fn session(&self) -> SessionInfo {
-        self.shared.session.lock().expect("session info lock").clone()
+        self.shared
+            .session
+            .lock()
+            .expect("session info lock")
+            .clone()
     }
 
     /// The session id (0 before the first handshake).
@@ -409,9 +412,9 @@ impl Client {
         let server_path = self.shared.connect_string.server_path(path);
         let flags = options.mode.flags();
         if options.mode.is_ttl() {
-            let ttl = options.ttl_ms.ok_or_else(|| {
-                Error::BadArguments("a TTL mode needs a time to live".into())
-            })?;
+            let ttl = options
+                .ttl_ms
+                .ok_or_else(|| Error::BadArguments("a TTL mode needs a time to live".into()))?;
             let request = CreateTtlRequest {
                 path: server_path,
                 data: data.to_vec(),
@@ -419,7 +422,11 @@ impl Client {
                 flags,
                 ttl,
             };
-            return Ok((OpCode::CreateTtl, request.to_bytes(), MultiOp::CreateTtl(request)));
+            return Ok((
+                OpCode::CreateTtl,
+                request.to_bytes(),
+                MultiOp::CreateTtl(request),
+            ));
         }
         let request = CreateRequest {
             path: server_path,
@@ -434,7 +441,11 @@ impl Client {
                 MultiOp::CreateContainer(request),
             ))
         } else {
-            Ok((OpCode::Create2, request.to_bytes(), MultiOp::Create2(request)))
+            Ok((
+                OpCode::Create2,
+                request.to_bytes(),
+                MultiOp::Create2(request),
+            ))
         }
     }
 
@@ -540,10 +551,7 @@ impl Client {
     }
 
     /// Like [`Client::get_data`], and watches the node for data change or deletion.
-    pub async fn get_data_and_watch(
-        &self,
-        path: &str,
-    ) -> Result<(Vec<u8>, Stat, OneshotWatcher)> {
+    pub async fn get_data_and_watch(&self, path: &str) -> Result<(Vec<u8>, Stat, OneshotWatcher)> {
         let (tx, receiver) = oneshot::channel();
         let (data, stat) = self
             .get_data_inner(path, Some(WatchRegistration::Data(tx)))
@@ -847,11 +855,9 @@ impl Client {
             .submit(OpCode::GetEphemerals, request.to_bytes(), None, None)
             .await?
         {
-            Response::GetEphemerals(r) => Ok(r
-                .ephemerals
-                .iter()
-                .map(|p| self.client_path(p))
-                .collect()),
+            Response::GetEphemerals(r) => {
+                Ok(r.ephemerals.iter().map(|p| self.client_path(p)).collect())
+            }
             other => Err(Self::unexpected(other)),
         }
     }

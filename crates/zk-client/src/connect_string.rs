@@ -123,9 +123,7 @@ pub fn validate_path(path: &str) -> Result<()> {
             _ => {}
         }
     }
-    let forbidden = |c: char| {
-        matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
-    };
+    let forbidden = |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}');
     if path.chars().any(forbidden) {
         return Err(bad("forbidden character"));
     }

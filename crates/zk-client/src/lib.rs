@@ -39,14 +39,13 @@ mod util;
 mod watch;
 
 pub use client::{
-    Client, ClientBuilder, CreateOptions, Op, OpResult, ReadOp, ReadResult,
-    DEFAULT_SESSION_TIMEOUT,
+    Client, ClientBuilder, CreateOptions, Op, OpResult, ReadOp, ReadResult, DEFAULT_SESSION_TIMEOUT,
 };
 pub use connect_string::{ConnectString, ServerAddress};
 pub use error::{Error, Result};
 pub use session::SessionInfo;
 pub use watch::{OneshotWatcher, PersistentWatcher, SessionState, StateWatcher, WatchedEvent};
 pub use zk_proto::{
-    Acl, AddWatchMode, ClientInfo, CreateMode, EventType, Id, Perms, SessionId, Stat,
-    WatcherType, Zxid,
+    Acl, AddWatchMode, ClientInfo, CreateMode, EventType, Id, Perms, SessionId, Stat, WatcherType,
+    Zxid,
 };

@@ -26,9 +26,9 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 use tracing::{debug, info, warn, Instrument};
 use zk_proto::{
-    decode_frame, write_frame, AuthPacket, ConnectRequest, ConnectResponse, ErrorCode,
-    OpCode, Reader, Record, ReplyHeader, RequestHeader, Response, SessionId, SetWatches2,
-    WatcherEvent, WatcherType, Xid, Zxid, PASSWORD_LEN,
+    decode_frame, write_frame, AuthPacket, ConnectRequest, ConnectResponse, ErrorCode, OpCode,
+    Reader, Record, ReplyHeader, RequestHeader, Response, SessionId, SetWatches2, WatcherEvent,
+    WatcherType, Xid, Zxid, PASSWORD_LEN,
 };
 
 use crate::connect_string::{ConnectString, ServerAddress};
@@ -269,7 +269,8 @@ impl SessionTask {
     /// The final state: fail everything queued and everything that still arrives.
     fn finish(&mut self, state: SessionState, error: Error) {
         let connect_string = self.shared.connect_string.clone();
-        self.watches.end_all(state, |p| connect_string.client_path(p));
+        self.watches
+            .end_all(state, |p| connect_string.client_path(p));
         for command in self.backlog.drain(..) {
             fail_command(command, error.clone());
         }
@@ -423,6 +424,13 @@ impl SessionTask {
                     }
                 }
             }
+        };
+        // A close that lost its connection is done: the session is abandoned (it expires on the
+        // server) rather than resumed.
+        let end = if end == End::Lost && closing.is_some() {
+            End::Closed
+        } else {
+            end
         };
         self.end_connection(conn, writer_task, end)
     }

@@ -75,7 +75,7 @@ impl OneshotWatcher {
             event_type: EventType::None,
             session_state: SessionState::Closed,
             path,
-        zxid: Zxid(u64::MAX),
+            zxid: Zxid(u64::MAX),
         })
     }
 
@@ -185,7 +185,12 @@ pub(crate) struct WatchRegistry {
 
 impl WatchRegistry {
     /// Records the watch of a request that succeeded (`node_exists` matters for exists only).
-    pub(crate) fn register(&mut self, path: &str, registration: WatchRegistration, node_exists: bool) {
+    pub(crate) fn register(
+        &mut self,
+        path: &str,
+        registration: WatchRegistration,
+        node_exists: bool,
+    ) {
         let path = path.to_owned();
         match registration {
             WatchRegistration::Data(tx) => self.data.entry(path).or_default().push(tx),
@@ -261,7 +266,12 @@ impl WatchRegistry {
 
     /// Forgets the watches of `watcher_type` on a path after removeWatches succeeded, telling
     /// each watcher with a `*WatchRemoved` event.
-    pub(crate) fn remove(&mut self, server_path: &str, client_path: &str, watcher_type: WatcherType) {
+    pub(crate) fn remove(
+        &mut self,
+        server_path: &str,
+        client_path: &str,
+        watcher_type: WatcherType,
+    ) {
         let event = |event_type| WatchedEvent {
             event_type,
             session_state: SessionState::Connected,
@@ -289,8 +299,16 @@ impl WatchRegistry {
         if matches!(watcher_type, WatcherType::Persistent | WatcherType::Any) {
             persistents.extend(self.persistent.remove(server_path).into_iter().flatten());
         }
-        if matches!(watcher_type, WatcherType::PersistentRecursive | WatcherType::Any) {
-            persistents.extend(self.persistent_recursive.remove(server_path).into_iter().flatten());
+        if matches!(
+            watcher_type,
+            WatcherType::PersistentRecursive | WatcherType::Any
+        ) {
+            persistents.extend(
+                self.persistent_recursive
+                    .remove(server_path)
+                    .into_iter()
+                    .flatten(),
+            );
         }
         for tx in persistents {
             let _ = tx.send(event(EventType::PersistentWatchRemoved));
@@ -364,7 +382,10 @@ impl WatchRegistry {
 mod tests {
     use super::*;
 
-    fn oneshot_pair() -> (oneshot::Sender<WatchedEvent>, oneshot::Receiver<WatchedEvent>) {
+    fn oneshot_pair() -> (
+        oneshot::Sender<WatchedEvent>,
+        oneshot::Receiver<WatchedEvent>,
+    ) {
         oneshot::channel()
     }
 
@@ -438,7 +459,9 @@ mod tests {
         let (ptx, mut prx) = mpsc::unbounded_channel();
         registry.register("/root/a", WatchRegistration::Data(tx), true);
         registry.register("/root/b", WatchRegistration::Persistent(ptx), true);
-        registry.end_all(SessionState::Expired, |p| p.trim_start_matches("/root").to_owned());
+        registry.end_all(SessionState::Expired, |p| {
+            p.trim_start_matches("/root").to_owned()
+        });
         let event = rx.try_recv().unwrap();
         assert_eq!(event.session_state, SessionState::Expired);
         assert_eq!(event.path, "/a");

@@ -34,11 +34,20 @@ async fn crud_and_stat() {
     );
     let (data, stat) = client.get_data(&node).await.unwrap();
     assert_eq!(data, b"one");
-    let stat2 = client.set_data(&node, b"two", Some(stat.version)).await.unwrap();
+    let stat2 = client
+        .set_data(&node, b"two", Some(stat.version))
+        .await
+        .unwrap();
     assert_eq!(stat2.version, 1);
-    assert_eq!(client.set_data(&node, b"x", Some(0)).await, Err(Error::BadVersion));
+    assert_eq!(
+        client.set_data(&node, b"x", Some(0)).await,
+        Err(Error::BadVersion)
+    );
     assert_eq!(client.exists(&node).await.unwrap().unwrap().version, 1);
-    assert_eq!(client.get_children(&root).await.unwrap(), vec!["a".to_owned()]);
+    assert_eq!(
+        client.get_children(&root).await.unwrap(),
+        vec!["a".to_owned()]
+    );
     let (children, stat) = client.get_children_and_stat(&root).await.unwrap();
     assert_eq!((children.len(), stat.num_children), (1, 1));
     let (acl, _) = client.get_acl(&node).await.unwrap();
@@ -49,20 +58,38 @@ async fn crud_and_stat() {
     assert_eq!(client.exists(&node).await.unwrap(), None);
     assert_eq!(client.get_data(&node).await, Err(Error::NoNode));
     let (seq, _) = client
-        .create(&format!("{root}/s-"), b"", &CreateOptions::new(CreateMode::EphemeralSequential))
+        .create(
+            &format!("{root}/s-"),
+            b"",
+            &CreateOptions::new(CreateMode::EphemeralSequential),
+        )
         .await
         .unwrap();
-    assert!(seq.starts_with(&format!("{root}/s-")) && seq.len() == root.len() + 13, "{seq}");
-    assert_eq!(client.get_ephemerals(&root).await.unwrap(), vec![seq.clone()]);
+    assert!(
+        seq.starts_with(&format!("{root}/s-")) && seq.len() == root.len() + 13,
+        "{seq}"
+    );
+    assert_eq!(
+        client.get_ephemerals(&root).await.unwrap(),
+        vec![seq.clone()]
+    );
     assert_eq!(client.get_all_children_number(&root).await.unwrap(), 1);
     assert!(!client.who_am_i().await.unwrap().is_empty());
     let (ttl, _) = client
-        .create(&format!("{root}/ttl"), b"", &CreateOptions::new(CreateMode::PersistentWithTtl).with_ttl_ms(60_000))
+        .create(
+            &format!("{root}/ttl"),
+            b"",
+            &CreateOptions::new(CreateMode::PersistentWithTtl).with_ttl_ms(60_000),
+        )
         .await
         .unwrap();
     assert_eq!(ttl, format!("{root}/ttl"));
     client
-        .create(&format!("{root}/container"), b"", &CreateOptions::new(CreateMode::Container))
+        .create(
+            &format!("{root}/container"),
+            b"",
+            &CreateOptions::new(CreateMode::Container),
+        )
         .await
         .unwrap();
     client.close().await.unwrap();
@@ -78,9 +105,20 @@ async fn multi_and_multi_read() {
     let a = format!("{root}/a");
     let results = client
         .multi(&[
-            Op::Create { path: a.clone(), data: b"x".to_vec(), options: CreateOptions::new(CreateMode::Persistent) },
-            Op::SetData { path: a.clone(), data: b"y".to_vec(), version: Some(0) },
-            Op::Check { path: a.clone(), version: Some(1) },
+            Op::Create {
+                path: a.clone(),
+                data: b"x".to_vec(),
+                options: CreateOptions::new(CreateMode::Persistent),
+            },
+            Op::SetData {
+                path: a.clone(),
+                data: b"y".to_vec(),
+                version: Some(0),
+            },
+            Op::Check {
+                path: a.clone(),
+                version: Some(1),
+            },
         ])
         .await
         .unwrap();
@@ -90,8 +128,14 @@ async fn multi_and_multi_read() {
     assert_eq!(Client::multi_first_error(&results), None);
     let failed = client
         .multi(&[
-            Op::Delete { path: a.clone(), version: None },
-            Op::Check { path: a.clone(), version: Some(7) },
+            Op::Delete {
+                path: a.clone(),
+                version: None,
+            },
+            Op::Check {
+                path: a.clone(),
+                version: Some(7),
+            },
         ])
         .await
         .unwrap();
@@ -99,7 +143,11 @@ async fn multi_and_multi_read() {
     assert_eq!(Client::multi_first_error(&failed), Some(Error::NoNode));
     assert!(client.exists(&a).await.unwrap().is_some());
     let reads = client
-        .multi_read(&[ReadOp::GetData(a.clone()), ReadOp::GetChildren(root.clone()), ReadOp::GetData(format!("{root}/none"))])
+        .multi_read(&[
+            ReadOp::GetData(a.clone()),
+            ReadOp::GetChildren(root.clone()),
+            ReadOp::GetData(format!("{root}/none")),
+        ])
         .await
         .unwrap();
     assert!(matches!(&reads[0], ReadResult::Data { data, .. } if data == b"y"));
@@ -119,24 +167,58 @@ async fn oneshot_and_persistent_watches() {
     // child watch goes through a second session.
     let other = connect().await;
     let (_, _, child_watch) = other.get_children_and_watch(&root).await.unwrap();
-    let mut recursive = client.add_watch(&root, AddWatchMode::PersistentRecursive).await.unwrap();
-    client.create(&a, b"", &CreateOptions::new(CreateMode::Persistent)).await.unwrap();
+    let mut recursive = client
+        .add_watch(&root, AddWatchMode::PersistentRecursive)
+        .await
+        .unwrap();
+    client
+        .create(&a, b"", &CreateOptions::new(CreateMode::Persistent))
+        .await
+        .unwrap();
     let event = wait(exists_watch.changed()).await;
-    assert_eq!((event.event_type, event.path.as_str()), (EventType::NodeCreated, a.as_str()));
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeCreated, a.as_str())
+    );
     let event = wait(child_watch.changed()).await;
-    assert_eq!((event.event_type, event.path.as_str()), (EventType::NodeChildrenChanged, root.as_str()));
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeChildrenChanged, root.as_str())
+    );
     let event = wait(recursive.changed()).await.unwrap();
-    assert_eq!((event.event_type, event.path.as_str()), (EventType::NodeCreated, a.as_str()));
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeCreated, a.as_str())
+    );
     let (_, _, data_watch) = client.get_data_and_watch(&a).await.unwrap();
     client.set_data(&a, b"1", None).await.unwrap();
-    assert_eq!(wait(data_watch.changed()).await.event_type, EventType::NodeDataChanged);
-    assert_eq!(wait(recursive.changed()).await.unwrap().event_type, EventType::NodeDataChanged);
-    client.remove_watches(&root, WatcherType::Any).await.unwrap();
-    assert_eq!(wait(recursive.changed()).await.unwrap().event_type, EventType::PersistentWatchRemoved);
+    assert_eq!(
+        wait(data_watch.changed()).await.event_type,
+        EventType::NodeDataChanged
+    );
+    assert_eq!(
+        wait(recursive.changed()).await.unwrap().event_type,
+        EventType::NodeDataChanged
+    );
+    client
+        .remove_watches(&root, WatcherType::Any)
+        .await
+        .unwrap();
+    assert_eq!(
+        wait(recursive.changed()).await.unwrap().event_type,
+        EventType::PersistentWatchRemoved
+    );
     client.delete(&a, None).await.unwrap();
-    other.create(&a, b"", &CreateOptions::new(CreateMode::Persistent)).await.unwrap();
+    other
+        .create(&a, b"", &CreateOptions::new(CreateMode::Persistent))
+        .await
+        .unwrap();
     // Nothing more is delivered for the removed watch; the channel ends once the server is done.
-    assert!(tokio::time::timeout(Duration::from_millis(500), recursive.changed()).await.map_or(true, |e| e.is_none()));
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), recursive.changed())
+            .await
+            .map_or(true, |e| e.is_none())
+    );
 }
 
 #[tokio::test]
@@ -144,15 +226,27 @@ async fn oneshot_and_persistent_watches() {
 async fn chroot_is_transparent() {
     let admin = connect().await;
     let root = fresh_root(&admin, "chroot").await;
-    let chrooted = Client::builder(format!("{}{root}", zk_addr())).connect().await.unwrap();
-    let (path, _) = chrooted.create("/x", b"", &CreateOptions::new(CreateMode::Persistent)).await.unwrap();
+    let chrooted = Client::builder(format!("{}{root}", zk_addr()))
+        .connect()
+        .await
+        .unwrap();
+    let (path, _) = chrooted
+        .create("/x", b"", &CreateOptions::new(CreateMode::Persistent))
+        .await
+        .unwrap();
     assert_eq!(path, "/x");
     assert!(admin.exists(&format!("{root}/x")).await.unwrap().is_some());
-    assert_eq!(chrooted.get_children("/").await.unwrap(), vec!["x".to_owned()]);
+    assert_eq!(
+        chrooted.get_children("/").await.unwrap(),
+        vec!["x".to_owned()]
+    );
     let (_, watch) = chrooted.exists_and_watch("/x").await.unwrap();
     admin.delete(&format!("{root}/x"), None).await.unwrap();
     let event = wait(watch.changed()).await;
-    assert_eq!((event.event_type, event.path.as_str()), (EventType::NodeDeleted, "/x"));
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeDeleted, "/x")
+    );
 }
 
 #[tokio::test]
@@ -168,22 +262,42 @@ async fn reconnect_keeps_the_session_and_its_watches() {
         .unwrap();
     let session = client.session_id();
     let eph = format!("{root}/eph");
-    client.create(&eph, b"", &CreateOptions::new(CreateMode::Ephemeral)).await.unwrap();
-    let (_, watch) = client.exists_and_watch(&format!("{root}/later")).await.unwrap();
+    client
+        .create(&eph, b"", &CreateOptions::new(CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    let (_, watch) = client
+        .exists_and_watch(&format!("{root}/later"))
+        .await
+        .unwrap();
     let mut states = client.state_watcher();
     proxy.cut();
-    assert_eq!(wait(states.changed()).await, Some(SessionState::Disconnected));
+    assert_eq!(
+        wait(states.changed()).await,
+        Some(SessionState::Disconnected)
+    );
     assert_eq!(wait(states.changed()).await, Some(SessionState::Connected));
     assert_eq!(client.session_id(), session);
     assert!(admin.exists(&eph).await.unwrap().is_some());
-    admin.create(&format!("{root}/later"), b"", &CreateOptions::new(CreateMode::Persistent)).await.unwrap();
-    assert_eq!(wait(watch.changed()).await.event_type, EventType::NodeCreated);
+    admin
+        .create(
+            &format!("{root}/later"),
+            b"",
+            &CreateOptions::new(CreateMode::Persistent),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wait(watch.changed()).await.event_type,
+        EventType::NodeCreated
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs a running server: cargo xtask conformance runs them"]
 async fn expiry_is_reported_and_renewal_starts_a_new_session() {
-    let client = Client::builder(zk_addr())
+    let proxy = Proxy::start(&zk_addr()).await;
+    let client = Client::builder(proxy.addr())
         .session_timeout(TIMEOUT)
         .renew_expired_session(true)
         .connect()
@@ -193,7 +307,7 @@ async fn expiry_is_reported_and_renewal_starts_a_new_session() {
     let (_, watch) = client.exists_and_watch(&format!("{root}/x")).await.unwrap();
     let old = client.session();
     let mut states = client.state_watcher();
-    common::expire(&client).await;
+    common::expire_through(&proxy, &client).await;
     let event = wait(watch.changed()).await;
     assert_eq!(event.session_state, SessionState::Expired);
     let mut seen = Vec::new();

@@ -19,9 +19,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use zk_client::recipes::{ElectionEvent, LeaderElection};
-use zk_client::{
-    Acl, AddWatchMode, Client, CreateMode, CreateOptions, Error, Id, Perms, Stat,
-};
+use zk_client::{Acl, AddWatchMode, Client, CreateMode, CreateOptions, Error, Id, Perms, Stat};
 
 const USAGE: &str = "usage: zk-cli [--server HOST:PORT[,HOST:PORT...][/chroot]] [--timeout-ms MS] \
 [--auth SCHEME:AUTH] COMMAND ARGS...
@@ -111,20 +109,21 @@ fn take(args: &mut Vec<String>, what: &str) -> Result<String> {
     Ok(args.remove(0))
 }
 
+/// Flags and their values, in order.
+type Flags = Vec<(String, Option<String>)>;
+
 /// Splits leading flags (`-e`, `-v 3`) from positional arguments; `with_value` lists the
 /// flags that take a value.
-fn flags(args: Vec<String>, with_value: &[&str]) -> Result<(Vec<(String, Option<String>)>, Vec<String>)> {
+fn flags(args: Vec<String>, with_value: &[&str]) -> Result<(Flags, Vec<String>)> {
     let mut flags = Vec::new();
     let mut positional = Vec::new();
     let mut iter = args.into_iter();
     while let Some(arg) = iter.next() {
-        if arg.starts_with('-') && arg.len() > 1 && positional.is_empty() {
-            if with_value.contains(&arg.as_str()) {
-                let value = iter.next().ok_or_else(|| anyhow!("{arg} needs a value"))?;
-                flags.push((arg, Some(value)));
-            } else {
-                flags.push((arg, None));
-            }
+        if with_value.contains(&arg.as_str()) {
+            let value = iter.next().ok_or_else(|| anyhow!("{arg} needs a value"))?;
+            flags.push((arg, Some(value)));
+        } else if arg.starts_with('-') && arg.len() > 1 && positional.is_empty() {
+            flags.push((arg, None));
         } else {
             positional.push(arg);
         }
@@ -137,7 +136,10 @@ fn has(flags: &[(String, Option<String>)], name: &str) -> bool {
 }
 
 fn value(flags: &[(String, Option<String>)], name: &str) -> Option<String> {
-    flags.iter().find(|(f, _)| f == name).and_then(|(_, v)| v.clone())
+    flags
+        .iter()
+        .find(|(f, _)| f == name)
+        .and_then(|(_, v)| v.clone())
 }
 
 fn version(flags: &[(String, Option<String>)]) -> Result<Option<i32>> {
@@ -265,7 +267,11 @@ async fn command(client: &Client, mut args: Vec<String>) -> Result<()> {
         }
         "setAcl" => {
             let (flags, positional) = flags(args, &["-v"])?;
-            let acl = parse_acl(positional.get(1).ok_or_else(|| anyhow!("setAcl PATH ACL"))?)?;
+            let acl = parse_acl(
+                positional
+                    .get(1)
+                    .ok_or_else(|| anyhow!("setAcl PATH ACL"))?,
+            )?;
             client
                 .set_acl(path_arg(&positional, 0)?, &acl, version(&flags)?)
                 .await?;

@@ -168,7 +168,11 @@ impl LeaderElection {
             let Some(head) = sorted_members(children).into_iter().next() else {
                 return Ok(None);
             };
-            match self.client.get_data(&join_path(&self.path, &head.name)).await {
+            match self
+                .client
+                .get_data(&join_path(&self.path, &head.name))
+                .await
+            {
                 Ok((data, stat)) => {
                     return Ok(Some(Leader {
                         node: head.name,
@@ -186,7 +190,10 @@ impl LeaderElection {
     /// The contenders' node names in queue order.
     pub async fn contenders(&self) -> Result<Vec<String>> {
         match self.client.get_children(&self.path).await {
-            Ok(children) => Ok(sorted_members(children).into_iter().map(|m| m.name).collect()),
+            Ok(children) => Ok(sorted_members(children)
+                .into_iter()
+                .map(|m| m.name)
+                .collect()),
             Err(Error::NoNode) => Ok(Vec::new()),
             Err(error) => Err(error),
         }

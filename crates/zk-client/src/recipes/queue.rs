@@ -36,11 +36,13 @@ pub fn parse_sequence(name: &str) -> Option<i32> {
 pub fn sorted_members(children: Vec<String>) -> Vec<Member> {
     let mut members: Vec<Member> = children
         .into_iter()
-        .filter_map(|name| {
-            parse_sequence(&name).map(|sequence| Member { name, sequence })
-        })
+        .filter_map(|name| parse_sequence(&name).map(|sequence| Member { name, sequence }))
         .collect();
-    members.sort_by(|a, b| a.sequence.cmp(&b.sequence).then_with(|| a.name.cmp(&b.name)));
+    members.sort_by(|a, b| {
+        a.sequence
+            .cmp(&b.sequence)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     members
 }
 
@@ -191,7 +193,12 @@ mod tests {
         let names: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
-            ["cc-n_-2147483648", "ca-n_0000000009", "cb-n_0000000010", "ce-n_0000000100"]
+            [
+                "cc-n_-2147483648",
+                "ca-n_0000000009",
+                "cb-n_0000000010",
+                "ce-n_0000000100"
+            ]
         );
     }
 
@@ -201,7 +208,10 @@ mod tests {
         let b = unique_prefix();
         assert_ne!(a, b);
         assert_eq!(a.len(), 17);
-        assert_eq!(parse_sequence(&format!("{a}{SEQUENCE_MARK}0000000007")), Some(7));
+        assert_eq!(
+            parse_sequence(&format!("{a}{SEQUENCE_MARK}0000000007")),
+            Some(7)
+        );
         // "-n_" cannot occur inside a prefix, so a prefix never matches another's node.
         assert!(!a.contains(SEQUENCE_MARK));
     }

@@ -54,8 +54,18 @@ pub async fn fresh_root(client: &Client, name: &str) -> String {
     root
 }
 
+/// Expires the session of a client connected through `proxy`: the proxy goes silent so that
+/// the client cannot take its session back, a second connection attaches to the session and
+/// closes it, then the proxy lets the client reconnect (to hear that its session expired).
+pub async fn expire_through(proxy: &proxy::Proxy, client: &Client) {
+    proxy.set_blackhole(true);
+    expire(client).await;
+    proxy.set_blackhole(false);
+    proxy.cut();
+}
+
 /// Expires the client's session from outside: a second connection attaches to the same
-/// session and closes it.
+/// session and closes it. The client may race to re-attach; see [`expire_through`].
 pub async fn expire(client: &Client) {
     let session = client.session();
     let killer = Client::builder(zk_addr())

@@ -49,8 +49,12 @@ impl Proxy {
         let accept = tokio::spawn(async move {
             let mut next_id = 0u64;
             loop {
-                let Ok((client, _)) = listener.accept().await else { return };
-                let Ok(server) = TcpStream::connect(&target).await else { continue };
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let Ok(server) = TcpStream::connect(&target).await else {
+                    continue;
+                };
                 next_id += 1;
                 let id = next_id;
                 let mut cut_rx = cut2.subscribe();
@@ -72,7 +76,13 @@ impl Proxy {
                 });
             }
         });
-        Proxy { addr, cut, blackhole, control, accept }
+        Proxy {
+            addr,
+            cut,
+            blackhole,
+            control,
+            accept,
+        }
     }
 
     /// The address clients connect to.
