@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fake;
 pub mod proxy;
 
 use std::future::Future;
