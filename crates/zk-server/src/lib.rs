@@ -31,6 +31,7 @@
 pub mod config;
 mod connection;
 mod core;
+pub mod durable;
 pub mod election;
 pub mod error;
 mod four_letter;
@@ -40,6 +41,7 @@ mod stats;
 pub mod txn_log;
 
 pub use config::Config;
+pub use durable::DurableTxnLog;
 pub use error::{ConfigError, ServerError, StorageError};
 pub use server::{BackgroundServer, InitialState, Server, ServerHandle};
 pub use txn_log::{CommittedState, MemoryTxnLog, TxnLog};

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
-use zk_server::{Config, Server};
+use zk_server::{Config, DurableTxnLog, InitialState, MemoryTxnLog, Server, TxnLog};
 
 const USAGE: &str = "\
 usage: zk-server [--port PORT] [CONFIG]
@@ -18,6 +18,7 @@ Runs a standalone ZooKeeper-compatible server.
   CONFIG       a zoo.cfg in ZooKeeper's format (tickTime, dataDir, clientPort, ...);
                without it: port 2181 on every address, data under ./zk-data
   --port PORT  overrides clientPort (0 picks a free port)
+  --in-memory  keeps transactions in memory only (no dataDir, nothing survives a restart)
   --threads N  tokio worker threads (default: 1 on machines with at most 2 cores, where
                one thread beats cross-thread wake-ups; else the number of cores)
   --help       prints this text
@@ -30,6 +31,7 @@ struct Args {
     config: Option<PathBuf>,
     port: Option<u16>,
     threads: Option<usize>,
+    in_memory: bool,
 }
 
 fn parse_args() -> anyhow::Result<Option<Args>> {
@@ -37,6 +39,7 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
         config: None,
         port: None,
         threads: None,
+        in_memory: false,
     };
     let mut iter = std::env::args().skip(1);
     while let Some(arg) = iter.next() {
@@ -50,6 +53,7 @@ fn parse_args() -> anyhow::Result<Option<Args>> {
                         .with_context(|| format!("bad port {value:?}"))?,
                 );
             }
+            "--in-memory" => args.in_memory = true,
             "--threads" => {
                 let value = iter.next().context("--threads needs a value")?;
                 let threads: usize = value
@@ -112,8 +116,22 @@ fn main() -> anyhow::Result<()> {
             .build()
     }
     .context("cannot start the tokio runtime")?;
+    Server::check_supported(&config)?;
+    // Recovery reads the data directory with blocking IO: do it before serving.
+    let (log, initial): (Box<dyn TxnLog>, InitialState) = if args.in_memory {
+        (Box::new(MemoryTxnLog::default()), InitialState::default())
+    } else {
+        let (log, initial) = DurableTxnLog::open(&config).with_context(|| {
+            format!(
+                "cannot use dataDir {} / dataLogDir {}",
+                config.data_dir.display(),
+                config.data_log_dir.display()
+            )
+        })?;
+        (Box::new(log), initial)
+    };
     runtime.block_on(async move {
-        let mut handle = Server::start(config)
+        let mut handle = Server::start_with_state(config, log, initial)
             .await
             .context("cannot start the server")?;
         info!(addr = %handle.local_addr(), "zk-server started");

@@ -106,6 +106,18 @@ pub struct InitialState {
 pub struct Server;
 
 impl Server {
+    /// Refuses configurations this server cannot run yet (cluster mode).
+    pub fn check_supported(config: &Config) -> Result<(), ServerError> {
+        if config.servers.is_empty() {
+            Ok(())
+        } else {
+            Err(ServerError::Unsupported(format!(
+                "zoo.cfg has {} server.N lines: cluster mode is not implemented yet; remove them to run standalone",
+                config.servers.len()
+            )))
+        }
+    }
+
     /// Binds the client port and starts serving with an in-memory transaction log.
     ///
     /// Must be called inside a tokio runtime; the server's tasks run on it until
@@ -129,12 +141,7 @@ impl Server {
         log: Box<dyn TxnLog>,
         initial: InitialState,
     ) -> Result<ServerHandle, ServerError> {
-        if !config.servers.is_empty() {
-            return Err(ServerError::Unsupported(format!(
-                "zoo.cfg has {} server.N lines: cluster mode is not implemented yet; remove them to run standalone",
-                config.servers.len()
-            )));
-        }
+        Server::check_supported(&config)?;
         let ip = config
             .client_port_address
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));

@@ -197,3 +197,54 @@ async fn the_log_sees_the_applied_state_after_each_durable_batch() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_durable_log_keeps_nodes_and_sessions_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("zk-server-durable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = config();
+    cfg.data_dir = dir.join("data");
+    cfg.data_log_dir = dir.join("log");
+
+    let (log, initial) = zk_server::DurableTxnLog::open(&cfg).expect("opens an empty directory");
+    assert_eq!(initial.last_zxid, Zxid::ZERO);
+    let server = Server::start_with_state(cfg.clone(), Box::new(log), initial)
+        .await
+        .unwrap();
+    let mut c = Client::connect(server.local_addr()).await;
+    assert!(c.call(create("/kept")).await.ok());
+    let last = c.call(create("/kept/child")).await.header.zxid;
+    let (session, password) = (c.session, c.password.clone());
+    server.shutdown().await;
+
+    let (log, initial) = zk_server::DurableTxnLog::open(&cfg).expect("recovers");
+    assert_eq!(initial.last_zxid, last);
+    let server = Server::start_with_state(cfg.clone(), Box::new(log), initial)
+        .await
+        .unwrap();
+    let mut again = Client::raw(server.local_addr()).await;
+    let response = again
+        .handshake(&zk_proto::ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: last,
+            timeout_ms: 30_000,
+            session_id: session,
+            password,
+            read_only: Some(false),
+        })
+        .await
+        .expect("answer");
+    assert_eq!(
+        response.session_id, session,
+        "the session survived the restart"
+    );
+    let reply = again
+        .call(Request::GetData(zk_proto::GetDataRequest {
+            path: "/kept/child".into(),
+            watch: false,
+        }))
+        .await;
+    assert!(reply.ok());
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
