@@ -663,3 +663,141 @@ async fn sync_and_config_node() {
     let (_, stat) = client.get_config().await.unwrap();
     assert_eq!(stat.ephemeral_owner, 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn lock_recipe_is_exclusive() {
+    let first = connect().await;
+    let second = connect().await;
+    let root = fresh_root(&first, "lock").await;
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    let held = first
+        .lock(
+            zk::LockPrefix::new_curator(&root, "lock-").unwrap(),
+            b"first",
+            zk::Acls::anyone_all(),
+        )
+        .await
+        .unwrap();
+    let contender = {
+        let root = root.clone();
+        let released = released.clone();
+        tokio::spawn(async move {
+            let lock = second
+                .lock(
+                    zk::LockPrefix::new_curator(&root, "lock-").unwrap(),
+                    b"second",
+                    zk::Acls::anyone_all(),
+                )
+                .await
+                .unwrap();
+            // The lock can only be ours once the first holder let go.
+            assert!(released.load(Ordering::SeqCst));
+            lock.lock_path().to_owned()
+        })
+    };
+    // Wait (bounded) until the contender's node is queued behind ours, then release.
+    within(async {
+        while first.list_children(&root).await.unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let first_path = held.lock_path().to_owned();
+    released.store(true, Ordering::SeqCst);
+    drop(held);
+    let second_path = within(contender).await.unwrap();
+    assert_ne!(first_path, second_path);
+    assert_eq!(first.check_stat(&first_path).await.unwrap(), None);
+    remove_tree(&first, &root).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn chroot_prefixes_and_strips_paths() {
+    let client = connect().await;
+    let root = fresh_root(&client, "chroot").await;
+    let rooted = within(zk::Client::connect(&format!("{}{root}", addr())))
+        .await
+        .unwrap();
+    rooted.create("/inside", b"x", PERSISTENT).await.unwrap();
+    assert_eq!(
+        client.get_data(&format!("{root}/inside")).await.unwrap().0,
+        b"x"
+    );
+    let (_, sequence) = rooted
+        .create("/seq-", b"", PERSISTENT_SEQUENTIAL)
+        .await
+        .unwrap();
+    assert_eq!(sequence.into_i64(), 1);
+    let (_, _, watcher) = rooted.get_and_watch_data("/inside").await.unwrap();
+    client
+        .set_data(&format!("{root}/inside"), b"y", None)
+        .await
+        .unwrap();
+    let event = within(watcher.changed()).await;
+    assert_eq!(event.path, "/inside");
+    let mut children = rooted.list_children("/").await.unwrap();
+    children.sort();
+    assert_eq!(children, ["inside", "seq-0000000001"]);
+    remove_tree(&client, &root).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn acl_get_set_and_versions() {
+    let client = connect().await;
+    let root = fresh_root(&client, "aclver").await;
+    let node = format!("{root}/n");
+    client.create(&node, b"", PERSISTENT).await.unwrap();
+    let (acls, stat) = client.get_acl(&node).await.unwrap();
+    assert_eq!(acls, zk::Acls::anyone_all().to_vec());
+    assert_eq!(stat.aversion, 0);
+    let read_admin = [zk::Acl::new(
+        zk::Permission::READ | zk::Permission::ADMIN,
+        zk::AuthId::anyone(),
+    )];
+    assert_eq!(
+        client.set_acl(&node, &read_admin, Some(3)).await,
+        Err(zk::Error::BadVersion)
+    );
+    let stat = client.set_acl(&node, &read_admin, Some(0)).await.unwrap();
+    assert_eq!(stat.aversion, 1);
+    assert_eq!(stat.version, 0);
+    assert_eq!(client.get_acl(&node).await.unwrap().0, read_admin.to_vec());
+    assert_eq!(
+        client.set_data(&node, b"x", None).await,
+        Err(zk::Error::NoAuth)
+    );
+    assert_eq!(client.get_data(&node).await.unwrap().1.aversion, 1);
+    remove_tree(&client, &root).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn check_writer_guards_writes() {
+    let client = connect().await;
+    let root = fresh_root(&client, "checkw").await;
+    let guard = format!("{root}/guard");
+    client.create(&guard, b"", PERSISTENT).await.unwrap();
+    let mut writer = client.new_check_writer(&guard, Some(0)).unwrap();
+    writer
+        .add_create(&format!("{root}/a"), b"", PERSISTENT)
+        .unwrap();
+    let results = writer.commit().await.unwrap();
+    assert_eq!(results.len(), 1);
+    client.set_data(&guard, b"bump", None).await.unwrap();
+    let mut stale = client.new_check_writer(&guard, Some(0)).unwrap();
+    stale
+        .add_create(&format!("{root}/b"), b"", PERSISTENT)
+        .unwrap();
+    assert_eq!(
+        stale.commit().await.unwrap_err(),
+        zk::CheckWriteError::CheckFailed {
+            source: zk::Error::BadVersion
+        }
+    );
+    assert_eq!(client.check_stat(&format!("{root}/b")).await.unwrap(), None);
+    remove_tree(&client, &root).await;
+}
