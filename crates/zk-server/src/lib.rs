@@ -1,11 +1,16 @@
 //! The ZooKeeper-compatible server: the one crate that does IO (tokio).
 //!
 //! A client speaks ZooKeeper 3.8's wire protocol to a [`Server`]. Each connection has a reader
-//! task (framing, decoding, four-letter words) and a writer task (coalesced writes). Every
-//! decoded request goes through one channel to the core task, which alone owns the data tree,
-//! the session table and the watch registry: it assigns zxids, logs transactions through the
-//! [`TxnLog`] seam, applies them, triggers watches and queues replies and notifications to each
-//! connection in order.
+//! task (framing, decoding, four-letter words, backpressure) and a writer task that flushes
+//! what the socket did not take at once. Every decoded request goes through one channel to the
+//! core task, which alone owns the data tree, the session table and the watch registry: per
+//! batch of messages it assigns zxids, prepares and applies transactions, triggers watches and
+//! stages replies and notifications per connection in order; then it hands the batch's
+//! transactions to the [`TxnLog`] seam and, once they are durable, writes each connection's
+//! staged bytes with one syscall.
+//!
+//! The binary runs on [`DurableTxnLog`] (zk-storage: group-commit log, snapshots, recovery of
+//! `dataDir` at start, see [`InitialState`]); in-process servers default to [`MemoryTxnLog`].
 //!
 //! An in-process server for tests:
 //!
