@@ -161,7 +161,13 @@ impl FastLeaderElection {
 
     /// `sendNotifications`: tells every voter our proposal. A voter hears its own notification
     /// at once (ZooKeeper loops it back through the receive queue).
-    fn send_notifications(&mut self, out: &mut Vec<Action<Notification>>) {
+    ///
+    /// The re-send timer restarts here, when we speak, and not (as in ZooKeeper) whenever a
+    /// notification arrives: otherwise a peer re-sending a worse vote every timeout keeps us
+    /// from ever re-sending our better one, and once both back-offs reach the cap the election
+    /// never ends (the simulator found such schedules).
+    fn send_notifications(&mut self, now: Millis, out: &mut Vec<Action<Notification>>) {
+        self.resend_at = Some(now + self.notification_timeout_ms);
         let msg = self.proposal_notification();
         trace!(sid = %self.config.sid, vote = %msg.vote(), round = %self.logical_clock, "sending notifications");
         out.push(Action::Broadcast(msg));
@@ -193,8 +199,7 @@ impl FastLeaderElection {
         self.notification_timeout_ms = self.config.min_notification_interval_ms;
         self.finalize_at = None;
         info!(sid = %self.config.sid, round = %self.logical_clock, vote = %self.own_vote, "LOOKING");
-        self.send_notifications(out);
-        self.resend_at = Some(now + self.notification_timeout_ms);
+        self.send_notifications(now, out);
         self.check_looking_quorum(now);
     }
 
@@ -209,11 +214,10 @@ impl FastLeaderElection {
             return;
         }
         if self.resend_at.is_some_and(|at| now >= at) {
-            self.send_notifications(out);
             self.notification_timeout_ms =
                 (self.notification_timeout_ms * 2).min(self.config.max_notification_interval_ms);
-            self.resend_at = Some(now + self.notification_timeout_ms);
-            debug!(sid = %self.config.sid, timeout_ms = self.notification_timeout_ms, "no notification: re-sent");
+            self.send_notifications(now, out);
+            debug!(sid = %self.config.sid, timeout_ms = self.notification_timeout_ms, "re-sent notifications");
             self.check_looking_quorum(now);
         }
     }
@@ -283,7 +287,6 @@ impl FastLeaderElection {
                 return;
             }
         }
-        self.resend_at = Some(now + self.notification_timeout_ms);
         let backer = Backer {
             state: n.state,
             vote: n.vote(),
@@ -318,7 +321,7 @@ impl FastLeaderElection {
                     initial
                 };
                 debug!(sid = %self.config.sid, round = %self.logical_clock, "newer round: joined it");
-                self.send_notifications(out);
+                self.send_notifications(now, out);
             }
             core::cmp::Ordering::Less => {
                 trace!(sid = %self.config.sid, %from, "notification from an older round: ignored");
@@ -328,7 +331,7 @@ impl FastLeaderElection {
                 if self.beats(backer.vote, self.proposal) {
                     self.proposal = Some(backer.vote);
                     debug!(sid = %self.config.sid, vote = %backer.vote, "better vote: adopted");
-                    self.send_notifications(out);
+                    self.send_notifications(now, out);
                 }
             }
         }

@@ -408,7 +408,7 @@ fn the_finalize_wait_discards_worse_votes_and_yields_to_better_ones() {
             note(LOOKING, 4, 0, 0, 0),
             false,
             vote(3, 0, 0),
-            Some(Millis(250)),
+            Some(Millis(200)),
         ),
     ];
     for (why, incoming, finalizing, proposal, deadline) in cases {
@@ -439,13 +439,18 @@ fn silence_triggers_resends_with_exponential_back_off_up_to_the_cap() {
         timeouts,
         vec![400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000, 60000, 60000]
     );
-    // A notification restarts the wait for the current timeout, without resetting the back-off.
+    // A notification that changes nothing does not postpone the re-send: a peer re-sending a
+    // worse vote must not silence our better one.
     recv(&mut fle, now + 5, 2, note(LOOKING, 1, 0, 1, 0));
-    assert_eq!(fle.deadline(), Some(Millis(now + 5 + 60_000)));
+    assert_eq!(fle.deadline(), Some(Millis(now + 60_000)));
     assert!(
         tick(&mut fle, now + 100).is_empty(),
         "an early tick does nothing"
     );
+    // A better vote is adopted and sent at once, which restarts the wait (the back-off stays).
+    let out = recv(&mut fle, now + 200, 2, note(LOOKING, 2, 0, 1, 0));
+    assert_eq!(broadcasts(&out), vec![note(LOOKING, 2, 0, 1, 0)]);
+    assert_eq!(fle.deadline(), Some(Millis(now + 200 + 60_000)));
 }
 
 #[test]
