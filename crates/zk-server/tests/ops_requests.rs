@@ -733,3 +733,68 @@ async fn a_multi_with_unknown_create_flags_fails_with_bad_arguments() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn error_codes_of_reads_acl_ops_and_special_nodes() {
+    let server = start(config()).await;
+    let mut c = Client::connect(server.local_addr()).await;
+    let missing = || "/missing".to_owned();
+    let reply = c
+        .call(Request::GetAcl(GetAclRequest { path: missing() }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::NoNode);
+    let reply = c
+        .call(Request::SetAcl(SetAclRequest {
+            path: missing(),
+            acl: Acl::open_unsafe(),
+            version: -1,
+        }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::NoNode);
+    let reply = c
+        .call(Request::SetData(SetDataRequest {
+            path: missing(),
+            data: Vec::new(),
+            version: -1,
+        }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::NoNode);
+    let reply = c
+        .call(Request::GetAllChildrenNumber(GetAllChildrenNumberRequest {
+            path: missing(),
+        }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::NoNode);
+    let reply = c
+        .call(Request::Delete(DeleteRequest {
+            path: missing(),
+            version: -1,
+        }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::NoNode);
+    for special in ["/zookeeper", "/zookeeper/quota", "/zookeeper/config"] {
+        let reply = c
+            .call(Request::Delete(DeleteRequest {
+                path: special.into(),
+                version: -1,
+            }))
+            .await;
+        assert_eq!(code(&reply), ErrorCode::BadArguments, "{special}");
+    }
+    assert!(c
+        .call(Request::Create(create("/acl", b"", CreateMode::Persistent)))
+        .await
+        .ok());
+    let reply = c
+        .call(Request::SetAcl(SetAclRequest {
+            path: "/acl".into(),
+            acl: vec![Acl {
+                perms: Perms::ALL,
+                id: Id::new("digest", "no-colon"),
+            }],
+            version: -1,
+        }))
+        .await;
+    assert_eq!(code(&reply), ErrorCode::InvalidAcl);
+    server.shutdown().await;
+}
