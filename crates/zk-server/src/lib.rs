@@ -32,6 +32,17 @@
 //! # let _ = addr;
 //! drop(server); // stops it
 //! ```
+//!
+//! Compatibility notes (where ZooKeeper 3.8 releases differ, the choice made here):
+//!
+//! * `check` (13) outside a multi answers UNIMPLEMENTED and closes the connection, as 3.8.5+
+//!   (ZOOKEEPER-2623; earlier releases processed it as a write).
+//! * `exists` checks no ACL, as 3.8.0 (the Debian build the conformance suite compares with;
+//!   3.8.4 added a READ check, ZOOKEEPER-2590). Watch notifications do require READ, as 3.8.4+.
+//! * Unknown opcodes answer UNIMPLEMENTED (zxid -1) and close; undecodable bodies answer
+//!   MARSHALLINGERROR (a multi also takes a zxid); undecodable auth packets close.
+//! * A connection whose unwritten output passes 64 MiB is closed, and a connection's reader
+//!   waits while 1000 of its replies or 4 MiB are unwritten (ZooKeeper has no such bound).
 
 pub mod config;
 mod connection;
