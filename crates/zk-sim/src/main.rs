@@ -10,12 +10,20 @@
 //! runs the seed twice and fails if the two trace hashes differ. `RUST_LOG` (with `--verbose`)
 //! shows the machines' tracing events.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use zk_elect::QuorumVerifier;
 use zk_fle::FastLeaderElection;
 use zk_proto::Sid;
 use zk_sim::{run_seed, Report, SimOptions};
+
+/// Prints a line; a closed stdout (`| head`) is not an error worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 struct Args {
     seeds: std::ops::Range<u64>,
@@ -74,13 +82,13 @@ fn parse(args: &[String]) -> Result<Args, String> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bench") {
-        print!("{}", zk_sim::bench::report());
+        say!("{}", zk_sim::bench::report().trim_end());
         return ExitCode::SUCCESS;
     }
     let args = match parse(&args) {
         Ok(args) => args,
         Err(error) => {
-            eprintln!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
+            esay!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
             return ExitCode::from(2);
         }
     };
@@ -122,14 +130,14 @@ fn main() -> ExitCode {
             }
             Some(failure) => {
                 failed += 1;
-                println!("seed {seed} failed: {failure}; reproduce: cargo xtask sim --seed {seed}");
+                say!("seed {seed} failed: {failure}; reproduce: cargo xtask sim --seed {seed}");
             }
         }
     }
     if !args.single {
-        println!("slowest settle after faults stopped: {settle_ms_max} ms of virtual time");
+        say!("slowest settle after faults stopped: {settle_ms_max} ms of virtual time");
     }
-    println!("sim: {passed} passed, {failed} failed");
+    say!("sim: {passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
@@ -138,8 +146,8 @@ fn main() -> ExitCode {
 }
 
 fn describe(report: &Report) {
-    println!("seed {}: {}", report.seed, report.world);
-    println!(
+    say!("seed {}: {}", report.seed, report.world);
+    say!(
         "seed {}: trace hash 0x{:016x}, {} events, {} messages, {} decisions, ended at {} ms, settled {}",
         report.seed,
         report.trace_hash,
