@@ -88,7 +88,7 @@ fn main() -> ExitCode {
     let args = match parse(&args) {
         Ok(args) => args,
         Err(error) => {
-            esay!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
+            eprintln!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
             return ExitCode::from(2);
         }
     };
