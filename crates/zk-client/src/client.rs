@@ -93,7 +93,7 @@ impl ClientBuilder {
         let shared = Arc::new(Shared {
             connect_string,
             state: state_tx,
-            state_events: events_tx,
+            state_events: Mutex::new(Some(events_tx)),
             session: Mutex::new(SessionInfo {
                 id: SessionId(0),
                 password: Vec::new(),
@@ -302,7 +302,7 @@ impl Client {
     /// A stream of every later state change.
     pub fn state_watcher(&self) -> StateWatcher {
         StateWatcher {
-            events: self.shared.state_events.subscribe(),
+            events: self.shared.subscribe_state_events(),
             current: self.shared.state.subscribe(),
         }
     }

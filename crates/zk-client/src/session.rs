@@ -61,7 +61,8 @@ pub struct SessionInfo {
 pub(crate) struct Shared {
     pub(crate) connect_string: ConnectString,
     pub(crate) state: watch::Sender<SessionState>,
-    pub(crate) state_events: broadcast::Sender<SessionState>,
+    /// Every state change, in order; taken (closing the stream) when the session task ends.
+    pub(crate) state_events: Mutex<Option<broadcast::Sender<SessionState>>>,
     pub(crate) session: Mutex<SessionInfo>,
     pub(crate) notifications_received: AtomicU64,
 }
@@ -78,7 +79,17 @@ impl Shared {
         });
         if changed {
             info!(?state, "session state");
-            let _ = self.state_events.send(state);
+            if let Some(events) = &*self.state_events.lock().expect("state events lock") {
+                let _ = events.send(state);
+            }
+        }
+    }
+
+    /// A receiver of every later state change; already closed once the session task ended.
+    pub(crate) fn subscribe_state_events(&self) -> broadcast::Receiver<SessionState> {
+        match &*self.state_events.lock().expect("state events lock") {
+            Some(events) => events.subscribe(),
+            None => broadcast::channel(1).1,
         }
     }
 }
@@ -266,7 +277,8 @@ impl SessionTask {
         self.shared.set_state(SessionState::Expired);
     }
 
-    /// The final state: fail everything queued and everything that still arrives.
+    /// The final state: fail everything queued and everything that still arrives, and end
+    /// the state streams.
     fn finish(&mut self, state: SessionState, error: Error) {
         let connect_string = self.shared.connect_string.clone();
         self.watches
@@ -274,11 +286,19 @@ impl SessionTask {
         for command in self.backlog.drain(..) {
             fail_command(command, error.clone());
         }
-        self.shared.set_state(state);
         self.commands.close();
         while let Ok(command) = self.commands.try_recv() {
             fail_command(command, error.clone());
         }
+        self.shared.set_state(state);
+        // Wake whoever waits on the state even when it did not change (already `Expired`),
+        // and end the stream of state changes.
+        self.shared.state.send_modify(|_| {});
+        self.shared
+            .state_events
+            .lock()
+            .expect("state events lock")
+            .take();
         for waiter in self.close_waiters.drain(..) {
             let _ = waiter.send(());
         }
@@ -338,7 +358,7 @@ impl SessionTask {
             }
         };
         self.failed_attempts = 0;
-        let renewed = self.session_id != response.session_id;
+        let new_session = self.session_id != response.session_id;
         self.session_id = response.session_id;
         self.password = response.password.clone();
         self.negotiated_timeout_ms = response.timeout_ms as u32;
@@ -349,7 +369,7 @@ impl SessionTask {
             timeout_ms: self.negotiated_timeout_ms,
             server: Some(server.clone()),
         };
-        info!(%server, session = %self.session_id, timeout_ms = self.negotiated_timeout_ms, renewed, "connected");
+        info!(%server, session = %self.session_id, timeout_ms = self.negotiated_timeout_ms, new_session, "connected");
         self.serve(stream).await
     }
 

@@ -216,3 +216,81 @@ async fn a_suspended_connection_ends_leadership_at_once_and_the_successor_is_tol
     assert!(successor > token);
     assert_eq!(server.notifications_sent() - sent, 1);
 }
+
+#[tokio::test]
+async fn a_campaign_on_a_client_that_does_not_renew_fails_with_the_expiry() {
+    let server = FakeServer::start().await;
+    let client = client_of(&server, Duration::from_secs(30)).await;
+    let mut campaign = LeaderElection::new(client.clone(), "/e")
+        .campaign("x")
+        .await
+        .unwrap();
+    wait(campaign.wait_elected()).await.unwrap();
+    server.expire_reconnects();
+    server.cut();
+    let mut reasons = Vec::new();
+    let error = loop {
+        match wait(campaign.next_event()).await {
+            Some(ElectionEvent::NotLeader { reason }) => reasons.push(reason),
+            Some(ElectionEvent::Failed(error)) => break error,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(error, Error::SessionExpired);
+    assert_eq!(reasons, [LossReason::Suspended]);
+    assert_eq!(
+        wait(client.wait_connected()).await,
+        Err(Error::SessionExpired)
+    );
+    assert_eq!(wait(campaign.next_event()).await, None);
+}
+
+#[tokio::test]
+async fn a_renewing_client_re_enters_the_queue_at_the_back_after_expiry() {
+    let server = FakeServer::start().await;
+    let renewing = Client::builder(server.addr())
+        .renew_expired_session(true)
+        .connect()
+        .await
+        .unwrap();
+    let mut first = LeaderElection::new(renewing.clone(), "/e")
+        .campaign("first")
+        .await
+        .unwrap();
+    wait(first.wait_elected()).await.unwrap();
+    let other = client_of(&server, Duration::from_secs(30)).await;
+    let mut second = LeaderElection::new(other.clone(), "/e")
+        .campaign("second")
+        .await
+        .unwrap();
+    let old_session = renewing.session_id();
+    server.expire_reconnects();
+    server.cut();
+    // `other` is expired too by the fake (it expires every session), so build a third contender
+    // after the expiry: the renewed `first` must queue behind it or at least behind its old node.
+    let rejoined = loop {
+        match wait(first.next_event()).await {
+            Some(ElectionEvent::Joined { node }) => break node,
+            Some(ElectionEvent::Failed(error)) => panic!("campaign failed: {error}"),
+            Some(_) => {}
+            None => panic!("campaign ended"),
+        }
+    };
+    assert_ne!(renewing.session_id(), old_session);
+    assert_ne!(rejoined, first.first_node());
+    let sequence = |name: &str| zk_client::recipes::queue::parse_sequence(name).unwrap();
+    assert!(sequence(&rejoined) > sequence(second.first_node()));
+    // The non-renewing contender's campaign ends with the expiry.
+    loop {
+        match wait(second.next_event()).await {
+            Some(ElectionEvent::Failed(error)) => {
+                assert_eq!(error, Error::SessionExpired);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("campaign ended without a reason"),
+        }
+    }
+    // Alone in the queue now, the renewed contender leads again.
+    wait(first.wait_elected()).await.unwrap();
+}

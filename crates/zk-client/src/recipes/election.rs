@@ -356,6 +356,7 @@ impl Contender {
     /// Waits until the session state changes; returns the new state.
     async fn next_state(&mut self, states: &mut crate::StateWatcher) -> Option<SessionState> {
         let state = states.changed().await;
+        debug!(id = %self.id, ?state, "session state seen by the contender");
         match state {
             Some(SessionState::Connected) | Some(SessionState::Connecting) => {}
             Some(SessionState::Disconnected) => self.lose(LossReason::Suspended),
