@@ -9,6 +9,11 @@
 //!
 //! The crate is pure: no sockets, clocks, threads or global randomness; everything comes from
 //! the seed through [`SplitMix64`].
+//!
+//! `cargo xtask sim --seeds 0..2000` sweeps seeds (CI's budget), `cargo xtask sim --seed N`
+//! replays one twice and compares trace hashes, and `cargo run -p zk-sim --release -- bench`
+//! prints the virtual-time election benchmarks of [`bench`]. `README.md` lists what the
+//! simulator found in FastLeaderElection.
 
 pub mod bench;
 pub mod invariants;
