@@ -12,7 +12,7 @@
 //!
 //! `cargo xtask sim --seeds 0..2000` sweeps seeds (CI's budget), `cargo xtask sim --seed N`
 //! replays one twice and compares trace hashes, and `cargo run -p zk-sim --release -- bench`
-//! prints the virtual-time election benchmarks of [`bench`]. `README.md` lists what the
+//! prints the virtual-time election benchmarks of [`bench`](mod@bench). `README.md` lists what the
 //! simulator found in FastLeaderElection.
 
 pub mod bench;
