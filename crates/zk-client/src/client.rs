@@ -23,6 +23,29 @@ use crate::watch::{
     OneshotWatcher, PersistentWatcher, SessionState, StateWatcher, WatchRegistration,
 };
 
+/// Znode data as the codec gives it: a buffer, or an optional one where null is kept apart
+/// from empty. The client reads a null as empty.
+trait IntoData {
+    fn into_data(self) -> Vec<u8>;
+}
+
+impl IntoData for Vec<u8> {
+    fn into_data(self) -> Vec<u8> {
+        self
+    }
+}
+
+impl IntoData for Option<Vec<u8>> {
+    fn into_data(self) -> Vec<u8> {
+        self.unwrap_or_default()
+    }
+}
+
+/// Znode data for a request record (a buffer, or an optional one).
+fn data_field<T: From<Vec<u8>>>(data: Vec<u8>) -> T {
+    T::from(data)
+}
+
 /// The default requested session timeout.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -417,7 +440,7 @@ impl Client {
                 .ok_or_else(|| Error::BadArguments("a TTL mode needs a time to live".into()))?;
             let request = CreateTtlRequest {
                 path: server_path,
-                data: data.to_vec(),
+                data: data_field(data.to_vec()),
                 acl: options.acl.clone(),
                 flags,
                 ttl,
@@ -430,7 +453,7 @@ impl Client {
         }
         let request = CreateRequest {
             path: server_path,
-            data: data.to_vec(),
+            data: data_field(data.to_vec()),
             acl: options.acl.clone(),
             flags,
         };
@@ -540,7 +563,7 @@ impl Client {
             )
             .await?
         {
-            Response::GetData(r) => Ok((r.data, r.stat)),
+            Response::GetData(r) => Ok((r.data.into_data(), r.stat)),
             other => Err(Self::unexpected(other)),
         }
     }
@@ -570,7 +593,7 @@ impl Client {
     pub async fn set_data(&self, path: &str, data: &[u8], version: Option<i32>) -> Result<Stat> {
         let request = SetDataRequest {
             path: self.server_path(path)?,
-            data: data.to_vec(),
+            data: data_field(data.to_vec()),
             version: version.unwrap_or(-1),
         };
         match self
@@ -709,7 +732,7 @@ impl Client {
                     version,
                 } => MultiOp::SetData(SetDataRequest {
                     path: self.server_path(path)?,
-                    data: data.clone(),
+                    data: data_field(data.clone()),
                     version: version.unwrap_or(-1),
                 }),
                 Op::Check { path, version } => MultiOp::Check(CheckVersionRequest {
@@ -787,7 +810,7 @@ impl Client {
             .into_iter()
             .map(|result| match result {
                 MultiResult::GetData(r) => ReadResult::Data {
-                    data: r.data,
+                    data: r.data.into_data(),
                     stat: r.stat,
                 },
                 MultiResult::GetChildren(r) => ReadResult::Children(r.children),
@@ -894,7 +917,7 @@ impl Client {
             .submit(OpCode::GetData, request.to_bytes(), None, None)
             .await?
         {
-            Response::GetData(r) => Ok((r.data, r.stat)),
+            Response::GetData(r) => Ok((r.data.into_data(), r.stat)),
             other => Err(Self::unexpected(other)),
         }
     }
@@ -917,7 +940,7 @@ impl Client {
             .submit(OpCode::Reconfig, request.to_bytes(), None, None)
             .await?
         {
-            Response::GetData(r) => Ok((r.data, r.stat)),
+            Response::GetData(r) => Ok((r.data.into_data(), r.stat)),
             other => Err(Self::unexpected(other)),
         }
     }

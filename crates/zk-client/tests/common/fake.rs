@@ -223,6 +223,16 @@ fn delete_node(state: &mut State, path: &str) {
     );
 }
 
+/// Znode data of a request record, null read as empty (the codec may keep null apart).
+fn read_data<T: Into<Option<Vec<u8>>>>(data: T) -> Vec<u8> {
+    data.into().unwrap_or_default()
+}
+
+/// Znode data for a response record.
+fn write_data<T: From<Vec<u8>>>(data: Vec<u8>) -> T {
+    T::from(data)
+}
+
 enum Outcome {
     Reply(i32, Vec<u8>),
     LoseAndCut,
@@ -254,18 +264,20 @@ fn handle(
                 return err(ErrorCode::NodeExists);
             }
             state.zxid += 1;
+            // Null data reads as empty (the codec may or may not keep null apart).
+            let data = read_data(request.data);
             let stat = Stat {
                 czxid: Zxid(state.zxid),
                 mzxid: Zxid(state.zxid),
                 pzxid: Zxid(state.zxid),
                 ephemeral_owner: SessionId(if request.flags & 1 != 0 { session } else { 0 }),
-                data_length: request.data.len() as i32,
+                data_length: data.len() as i32,
                 ..Stat::default()
             };
             state.nodes.insert(
                 path.clone(),
                 Node {
-                    data: request.data,
+                    data,
                     stat,
                     sequence: 0,
                 },
@@ -324,7 +336,7 @@ fn handle(
             match state.nodes.get(&request.path) {
                 Some(node) => {
                     let body = GetDataResponse {
-                        data: node.data.clone(),
+                        data: write_data(node.data.clone()),
                         stat: node.stat,
                     }
                     .to_bytes();
