@@ -114,15 +114,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     fs::create_dir_all(&work).context("create target/conformance")?;
 
     let python = prerequisites(&root, &options)?;
-    if options.targets.contains(&Target::Ours) {
-        exec(cargo().args(["build", "-p", "zk-server", "--release"]))?;
-    }
+    // A failed build fails only the runs that need it: Apache is still checked.
+    let built = if options.targets.contains(&Target::Ours) {
+        exec(cargo().args(["build", "-p", "zk-server", "--release"]))
+    } else {
+        Ok(())
+    };
     if options.suites.contains(&Suite::Interop) {
-        // Compile once up front so that the build is not counted against a running server.
-        exec(cargo().args(["test", "-p", "zk-interop", "--no-run"]))?;
+        // Compile up front so that the build does not run while a server waits; a failure
+        // shows again (and is counted) when the suite runs.
+        let _ = exec(cargo().args(["test", "-p", "zk-interop", "--no-run"]));
     }
 
-    let mut outcomes: Vec<(Target, Suite, Result<()>)> = Vec::new();
+    let mut outcomes: Vec<(Target, Suite, Result<String>)> = Vec::new();
     for &target in &options.targets {
         let port = match target {
             Target::Ours => OURS_PORT,
@@ -134,6 +138,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
         // Guards: whichever server started is stopped when they go out of scope.
         let started = match target {
+            Target::Ours if built.is_err() => Err(anyhow::anyhow!("zk-server did not build")),
             Target::Ours => {
                 OurServer::start(&root, &work.join("ours"), port).map(|s| (Some(s), None))
             }
@@ -173,7 +178,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut failed = 0;
     for (target, suite, outcome) in &outcomes {
         match outcome {
-            Ok(()) => eprintln!("  {:<7} {:<8} PASS", target.name(), suite.name()),
+            Ok(count) => eprintln!("  {:<7} {:<8} PASS  {count}", target.name(), suite.name()),
             Err(error) => {
                 failed += 1;
                 eprintln!("  {:<7} {:<8} FAIL  {error:#}", target.name(), suite.name());
@@ -187,16 +192,18 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<()> {
+/// Runs one suite; returns its runner's closing count line (e.g. pytest's `N passed`).
+fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<String> {
     match suite {
-        Suite::Kazoo => exec(
+        Suite::Kazoo => run_counted(
             Command::new(python)
                 .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
                 .current_dir(root.join("tests/kazoo"))
                 .env("ZK_ADDR", addr)
                 .env("PYTHONDONTWRITEBYTECODE", "1"),
+            |line| line.contains(" passed") || line.contains(" failed"),
         ),
-        Suite::Interop => exec(
+        Suite::Interop => run_counted(
             cargo()
                 .args([
                     "test",
@@ -207,14 +214,44 @@ fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<()>
                     "--test-threads=1",
                 ])
                 .env("ZK_ADDR", addr),
+            |line| line.starts_with("test result:") && !line.contains(" 0 passed; 0 failed"),
         ),
-        Suite::Cli => exec(
+        Suite::Cli => run_counted(
             Command::new(python)
                 .arg(root.join("tests/cli/cli_session.py"))
                 .env("ZK_ADDR", addr)
                 .env("PYTHONDONTWRITEBYTECODE", "1"),
+            |line| line.starts_with("cli: "),
         ),
     }
+}
+
+/// Runs `command` like [`exec`], echoing its stdout as it comes, and returns the last stdout
+/// line for which `is_count` holds (the runner's summary), or an error if it failed.
+fn run_counted(command: &mut Command, is_count: fn(&str) -> bool) -> Result<String> {
+    use std::io::BufRead;
+
+    let shown = format!("{command:?}");
+    eprintln!("$ {shown}");
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("could not start {shown}"))?;
+    let mut count = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.context("read runner output")?;
+            println!("{line}");
+            if is_count(&line) {
+                count = line.trim().to_owned();
+            }
+        }
+    }
+    let status = child.wait().context("wait for the runner")?;
+    if !status.success() {
+        bail!("{count} (exit {status})");
+    }
+    Ok(count)
 }
 
 /// Installs what the chosen suites need; returns the venv's python.
