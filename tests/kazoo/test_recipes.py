@@ -9,7 +9,7 @@ from kazoo.recipe.lock import Lock, ReadLock, Semaphore, WriteLock
 from kazoo.recipe.party import Party, ShallowParty
 from kazoo.recipe.queue import LockingQueue, Queue
 
-from conftest import WAIT
+from conftest import WAIT, EventLog, wait_until
 
 
 def run_threads(targets):
@@ -134,7 +134,6 @@ def test_election_picks_one_leader_then_the_next(make_client, base):
 
 
 def wait_contenders(election):
-    from conftest import wait_until
 
     return wait_until(lambda: sorted(election.contenders()) == ["a", "b"])
 
@@ -247,7 +246,6 @@ def test_party_member_leaves_with_its_session(make_client, base):
     observer = Party(a, base + "/party")
     assert list(observer) == ["beta"]
     b.stop()
-    from conftest import wait_until
 
     assert wait_until(lambda: len(observer) == 0)
 
@@ -261,3 +259,61 @@ def test_shallow_party(make_client, base):
     assert sorted(party_a) == ["alpha", "beta"]
     party_a.leave()
     assert list(party_b) == ["beta"]
+
+
+def test_tree_cache_follows_the_tree(zk, base, make_client):
+    from kazoo.recipe.cache import TreeCache, TreeEvent
+
+    cache = TreeCache(make_client(), base)
+    log = EventLog()
+    cache.listen(log)
+    cache.start()
+    try:
+
+        assert wait_until(lambda: any(e.event_type == TreeEvent.INITIALIZED for e in log.events))
+        zk.create(base + "/a/b", b"deep", makepath=True)
+        assert wait_until(lambda: cache.get_data(base + "/a/b") is not None)
+        zk.set(base + "/a", b"changed")
+        assert wait_until(lambda: cache.get_data(base + "/a").data == b"changed")
+        zk.delete(base + "/a/b")
+        assert wait_until(lambda: cache.get_data(base + "/a/b") is None)
+
+        def seen(kind, path):
+            return wait_until(lambda: any(
+                e.event_type == kind and e.event_data and e.event_data.path == path
+                for e in list(log.events)))
+
+        assert seen(TreeEvent.NODE_ADDED, base + "/a")
+        assert seen(TreeEvent.NODE_ADDED, base + "/a/b")
+        assert seen(TreeEvent.NODE_UPDATED, base + "/a")
+        assert seen(TreeEvent.NODE_REMOVED, base + "/a/b")
+        assert cache.get_data(base + "/a").data == b"changed"
+        assert cache.get_children(base + "/a") == frozenset()
+    finally:
+        cache.close()
+
+
+def test_set_partitioner_splits_the_set(make_client, base):
+    from kazoo.recipe.partitioner import SetPartitioner
+
+    items = [f"item-{i}" for i in range(6)]
+    a = SetPartitioner(make_client(), base + "/part", items, identifier="a", time_boundary=0.5)
+    b = SetPartitioner(make_client(), base + "/part", items, identifier="b", time_boundary=0.5)
+    try:
+        def settled():
+            for partitioner in (a, b):
+                if partitioner.release:
+                    partitioner.release_set()
+                elif partitioner.allocating:
+                    partitioner.wait_for_acquire(timeout=WAIT)
+            return a.acquired and b.acquired
+
+
+        assert wait_until(settled, interval=0.2)
+        mine, theirs = set(a), set(b)
+        assert mine | theirs == set(items)
+        assert not mine & theirs
+        assert mine and theirs
+    finally:
+        a.finish()
+        b.finish()
