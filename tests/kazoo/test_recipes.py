@@ -269,7 +269,6 @@ def test_tree_cache_follows_the_tree(zk, base, make_client):
     cache.listen(log)
     cache.start()
     try:
-
         assert wait_until(lambda: any(e.event_type == TreeEvent.INITIALIZED for e in log.events))
         zk.create(base + "/a/b", b"deep", makepath=True)
         assert wait_until(lambda: cache.get_data(base + "/a/b") is not None)
