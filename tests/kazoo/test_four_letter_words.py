@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import four_letter
+from conftest import four_letter, wait_until
 
 
 def test_ruok(addr):
@@ -98,3 +98,87 @@ def test_kazoo_command_and_server_version(zk):
     version = zk.server_version()
     assert len(version) >= 3
     assert all(isinstance(part, int) for part in version)
+
+
+SRVR_BODY = (
+    r"Latency min/avg/max: \d+/\d+(\.\d+)?/\d+\n"
+    r"Received: \d+\n"
+    r"Sent: \d+\n"
+    r"Connections: \d+\n"
+    r"Outstanding: \d+\n"
+    r"Zxid: 0x[0-9a-f]+\n"
+    r"Mode: standalone\n"
+    r"Node count: \d+\n"
+)
+
+
+def test_srvr_exact_layout(addr):
+    text = four_letter(addr, "srvr")
+    assert re.fullmatch(r"Zookeeper version: \d+\.\d+\.\d+[^\n]*\n" + SRVR_BODY, text), text
+
+
+def test_stat_exact_layout(addr, zk):
+    text = four_letter(addr, "stat")
+    client = r" /127\.0\.0\.1:\d+\[\d+\]\(queued=\d+,recved=\d+,sent=\d+\)\n"
+    pattern = (r"Zookeeper version: \d+\.\d+\.\d+[^\n]*\nClients:\n(" + client + r")+\n"
+               + SRVR_BODY)
+    assert re.fullmatch(pattern, text), text
+
+
+def test_cons_exact_layout(addr, zk):
+    zk.get("/")
+    text = four_letter(addr, "cons")
+    assert text.endswith("\n\n"), repr(text)
+    session = (r",sid=0x[0-9a-f]+,lop=[A-Z]{4},est=\d+,to=\d+,lcxid=0x[0-9a-f]+,"
+               r"lzxid=(0x[0-9a-f]+|0xffffffffffffffff),lresp=\d+,llat=\d+,minlat=\d+,"
+               r"avglat=\d+,maxlat=\d+")
+    line = r" /127\.0\.0\.1:\d+\[\d+\]\(queued=\d+,recved=\d+,sent=\d+(" + session + r")?\)"
+    for entry in text.splitlines():
+        if entry:
+            assert re.fullmatch(line, entry), entry
+    mine = [e for e in text.splitlines() if f"sid=0x{zk.client_id[0]:x}," in e]
+    assert len(mine) == 1
+    assert "to=10000," in mine[0]  # kazoo asked for 10 s; within the server's bounds
+
+
+def test_counts_agree_with_the_tree(addr, zk, base):
+    """srvr's Node count and mntr's zk_znode_count match the tree.
+
+    Apache counts the root twice (its node table holds it under both "" and "/"), so the
+    count is the number of nodes below the root plus two.
+    """
+    for i in range(3):
+        zk.create(f"{base}/n{i}", b"")
+
+    def counts_agree():
+        total = int(zk.command(b"srvr").split("Node count: ")[1].split()[0])
+        mntr = dict(line.split("\t", 1) for line in four_letter(addr, "mntr").splitlines())
+        descendants = count_descendants(zk, "/")
+        return total == descendants + 2 and int(mntr["zk_znode_count"]) == total
+
+    assert wait_until(counts_agree)
+
+
+def count_descendants(zk, path):
+    count = 0
+    for child in zk.get_children(path):
+        child_path = path.rstrip("/") + "/" + child
+        count += 1 + count_descendants(zk, child_path)
+    return count
+
+
+def test_mntr_values_are_numbers(addr, zk):
+    values = dict(line.split("\t", 1) for line in four_letter(addr, "mntr").splitlines())
+    for key in ("zk_znode_count", "zk_watch_count", "zk_ephemerals_count",
+                "zk_num_alive_connections", "zk_outstanding_requests", "zk_packets_received",
+                "zk_packets_sent", "zk_max_latency", "zk_min_latency",
+                "zk_approximate_data_size"):
+        assert re.fullmatch(r"\d+", values[key]), (key, values[key])
+    assert re.fullmatch(r"\d+(\.\d+)?", values["zk_avg_latency"])
+    assert re.match(r"\d+\.\d+\.\d+", values["zk_version"])
+
+
+def test_srvr_zxid_follows_writes(addr, zk, base):
+    _path, stat = zk.create(base + "/z", b"", include_data=True)
+    zxid = int(four_letter(addr, "srvr").split("Zxid: ")[1].split()[0], 16)
+    assert zxid >= stat.czxid
