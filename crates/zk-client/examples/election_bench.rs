@@ -6,6 +6,23 @@
 //! cargo run --release -p zk-client --example election_bench -- \
 //!     --server 127.0.0.1:2181 [--sizes 10,100,1000] [--changes 10]
 //! ```
+//!
+//! "Notifications per change" is the number of watch notifications all remaining contenders
+//! received per leader change (counted by each client, flushed with a round trip). The
+//! handover runs from the moment the leader starts closing its session to the moment the
+//! successor's campaign reports `Elected`. Measured on a shared 2-core machine (10 changes
+//! each, release build), Apache ZooKeeper 3.8 / our zk-server:
+//!
+//! | contenders | variant | notifications per change | handover mean (ms) |
+//! |---:|---|---:|---:|
+//! | 10 | recipe | 1.0 / 1.0 | 1.4 / 0.7 |
+//! | 10 | naive | 5.0 / 5.0 | 3.1 / 1.0 |
+//! | 100 | recipe | 1.0 / 1.0 | 1.7 / 0.7 |
+//! | 100 | naive | 94.5 / 94.5 | 8.2 / 7.4 |
+//! | 1000 | recipe | 1.0 / 1.0 | 2.1 / 2.0 |
+//! | 1000 | naive | 994.5 / 994.5 | 125 / 205 |
+//!
+//! (The naive count falls by one per change as the contenders leave: N-1, N-2, ...)
 
 use std::time::{Duration, Instant};
 

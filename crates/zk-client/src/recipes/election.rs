@@ -315,8 +315,16 @@ impl Contender {
                 Step::Stop => {
                     self.lose(LossReason::Resigned);
                     if let Some((name, _)) = self.node.take() {
-                        if let Err(error) = self.queue.leave(&name).await {
-                            debug!(%error, "could not delete our node while resigning");
+                        // Bounded: with the ensemble out of reach the node goes with the session.
+                        let bound = std::time::Duration::from_millis(u64::from(
+                            self.queue.client.session().timeout_ms,
+                        ));
+                        match tokio::time::timeout(bound, self.queue.leave(&name)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(error)) => {
+                                debug!(%error, "could not delete our node while resigning")
+                            }
+                            Err(_) => debug!("gave up deleting our node while resigning"),
                         }
                     }
                     return;
