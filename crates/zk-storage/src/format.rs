@@ -308,7 +308,7 @@ mod tests {
                 &header(zxid),
                 &Txn::SetData {
                     path: format!("/n{zxid}"),
-                    data: vec![zxid as u8; 30],
+                    data: Some(vec![zxid as u8; 30]),
                     version: 1,
                 },
             );

@@ -29,7 +29,7 @@
 //! ```
 //!
 //! Files: `<dataDir>/version-2/snapshot.<hex zxid>` and `<dataLogDir>/version-2/log.<hex zxid>`,
-//! named as ZooKeeper names them; the byte formats are this crate's own (see [`format`]).
+//! named as ZooKeeper names them; the byte formats are this crate's own (see [`mod@format`]).
 
 pub mod error;
 pub mod fault;
