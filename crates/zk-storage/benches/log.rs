@@ -32,7 +32,7 @@ fn set_data(zxid: u64) -> (TxnHeader, Txn) {
         },
         Txn::SetData {
             path: "/bench/node".to_owned(),
-            data: vec![7; 100],
+            data: Some(vec![7; 100]),
             version: zxid as i32,
         },
     )
@@ -96,7 +96,7 @@ fn tree_of(count: u64) -> DataTree {
             &header,
             &Txn::Create {
                 path,
-                data: vec![b'x'; 100],
+                data: Some(vec![b'x'; 100]),
                 acl: Acl::open_unsafe(),
                 ephemeral_owner: 0,
                 parent_cversion: 1,

@@ -24,7 +24,7 @@ fn txn(zxid: u64) -> (TxnHeader, Txn) {
         },
         Txn::SetData {
             path: "/rate".to_owned(),
-            data: vec![1; 100],
+            data: Some(vec![1; 100]),
             version: 0,
         },
     )

@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         zxid += 1;
         let txn = Txn::Create {
             path,
-            data: vec![b'x'; 100],
+            data: Some(vec![b'x'; 100]),
             acl: Acl::open_unsafe(),
             ephemeral_owner: 0,
             parent_cversion: 1,
@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let n = chunk * 1000 + i;
                 let txn = Txn::SetData {
                     path: format!("/p{}/n{}", n % nodes.div_ceil(1000), n % 1000),
-                    data: vec![b'y'; 100],
+                    data: Some(vec![b'y'; 100]),
                     version: 1,
                 };
                 (header(z), txn)

@@ -70,9 +70,34 @@ pub fn write_snapshot(
     let zxid = tree.last_processed_zxid;
     let path = dir.join(format::snapshot_name(zxid));
     let tmp = dir.join(format!("{}.tmp", format::snapshot_name(zxid)));
+    let written = write_temporary(fs, &tmp, tree, sessions);
+    let bytes = match written {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            // Do not leave a partial file behind to fill the disk further.
+            let _ = fs.remove(&tmp);
+            return Err(error);
+        }
+    };
+    fs.rename(&tmp, &path)
+        .map_err(|e| StorageError::io("rename", &tmp, &e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| StorageError::io("sync", dir, &e))?;
+    info!(path = %path.display(), %zxid, nodes = tree.nodes.len(), sessions = sessions.len(), bytes, "snapshot written");
+    Ok(path)
+}
+
+/// Streams the snapshot into `tmp` and syncs it; returns its size.
+fn write_temporary(
+    fs: &dyn FileSystem,
+    tmp: &Path,
+    tree: &TreeSnapshot,
+    sessions: &[(SessionId, i32)],
+) -> Result<u64> {
+    let zxid = tree.last_processed_zxid;
     let mut file = fs
-        .create(&tmp)
-        .map_err(|e| StorageError::io("create", &tmp, &e))?;
+        .create(tmp)
+        .map_err(|e| StorageError::io("create", tmp, &e))?;
     let mut writer = CrcWriter {
         file: &mut *file,
         buffer: Vec::with_capacity(WRITE_BUFFER_BYTES + 4096),
@@ -91,17 +116,11 @@ pub fn write_snapshot(
         writer.buffer.extend_from_slice(&crc.to_le_bytes());
         writer.flush()
     };
-    write(&mut writer).map_err(|e| StorageError::io("write", &tmp, &e))?;
+    write(&mut writer).map_err(|e| StorageError::io("write", tmp, &e))?;
     let bytes = writer.offset;
     file.sync_data()
-        .map_err(|e| StorageError::io("sync", &tmp, &e))?;
-    drop(file);
-    fs.rename(&tmp, &path)
-        .map_err(|e| StorageError::io("rename", &tmp, &e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| StorageError::io("sync", dir, &e))?;
-    info!(path = %path.display(), %zxid, nodes = tree.nodes.len(), sessions = sessions.len(), bytes, "snapshot written");
-    Ok(path)
+        .map_err(|e| StorageError::io("sync", tmp, &e))?;
+    Ok(bytes)
 }
 
 /// A snapshot read back: its zxid (from the file) and body.

@@ -195,3 +195,34 @@ fn batches_arriving_during_a_sync_share_the_next_sync() {
     // One sync for the first batch, one for the ten that queued behind it.
     assert_eq!(fs.syncs() - syncs_before, 2);
 }
+
+#[test]
+fn a_snapshot_on_a_full_disk_fails_cleanly_and_the_log_goes_on() {
+    let fs = FaultyFileSystem::new(29);
+    let mut workload = Workload::new(29);
+    let (mut store, _) = open(&fs).expect("open");
+    store.append(&workload.batch(5)).wait().expect("append");
+    fs.set_faults(Faults {
+        capacity_bytes: Some(fs.used_bytes() + 16),
+        ..Faults::default()
+    });
+    assert!(store.snapshot(workload.tree.to_snapshot(), workload.sessions()));
+    let outcome = store.wait_for_snapshot().expect("a snapshot ran");
+    assert!(outcome.is_err(), "{outcome:?}");
+    let leftovers: Vec<String> = zk_storage::FileSystem::list(&fs, &common::version_dir())
+        .expect("list")
+        .into_iter()
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A failed snapshot does not poison the log.
+    fs.set_faults(Faults::default());
+    store
+        .append(&workload.batch(2))
+        .wait()
+        .expect("the log goes on");
+    store.close().expect("close");
+    let (_, recovered) = open(&fs).expect("recover");
+    assert_eq!(recovered.last_zxid, Zxid(7));
+    workload.assert_matches(&recovered);
+}

@@ -108,7 +108,7 @@ impl Workload {
                     session,
                     Op::Create {
                         path: format!("/n{}", self.next_name),
-                        data: format!("v{}", self.rng.next_u64()).into_bytes(),
+                        data: Some(format!("v{}", self.rng.next_u64()).into_bytes()),
                         acl: Acl::open_unsafe(),
                         mode: if ephemeral {
                             CreateMode::Ephemeral
@@ -123,7 +123,7 @@ impl Workload {
                 any_session,
                 Op::SetData {
                     path: existing[0].clone(),
-                    data: format!("s{}", self.rng.next_u64()).into_bytes(),
+                    data: Some(format!("s{}", self.rng.next_u64()).into_bytes()),
                     version: -1,
                 },
             ),
@@ -158,7 +158,7 @@ impl Workload {
                     },
                     Op::SetData {
                         path: existing[3].clone(),
-                        data: b"multi".to_vec(),
+                        data: Some(b"multi".to_vec()),
                         version: -1,
                     },
                 ]),
