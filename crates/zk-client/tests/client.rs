@@ -318,3 +318,84 @@ async fn expiry_is_reported_and_renewal_starts_a_new_session() {
     assert_ne!(client.session_id(), old.id);
     client.exists("/").await.unwrap();
 }
+
+#[tokio::test]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn failover_to_another_server_of_the_list_keeps_the_session() {
+    let first = Proxy::start(&zk_addr()).await;
+    let second = Proxy::start(&zk_addr()).await;
+    let client = Client::builder(format!("{},{}", first.addr(), second.addr()))
+        .session_timeout(TIMEOUT)
+        .connect()
+        .await
+        .unwrap();
+    let session = client.session();
+    let used = session.server.clone().unwrap().to_string();
+    let mut states = client.state_watcher();
+    // The server in use goes away for good (its listener closes with the proxy).
+    let (gone, other) = if used == first.addr() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    drop(gone);
+    assert_eq!(
+        wait(states.changed()).await,
+        Some(SessionState::Disconnected)
+    );
+    assert_eq!(wait(states.changed()).await, Some(SessionState::Connected));
+    let now = client.session();
+    assert_eq!(now.id, session.id);
+    assert_eq!(now.server.unwrap().to_string(), other.addr());
+    client.exists("/").await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn credentials_are_sent_again_after_a_reconnect() {
+    let admin = connect().await;
+    let root = fresh_root(&admin, "auth").await;
+    let proxy = Proxy::start(&zk_addr()).await;
+    let client = Client::builder(proxy.addr())
+        .session_timeout(TIMEOUT)
+        .connect()
+        .await
+        .unwrap();
+    client.add_auth("digest", b"alice:secret").await.unwrap();
+    let secret = format!("{root}/secret");
+    let acl = vec![zk_client::Acl {
+        perms: zk_client::Perms::ALL,
+        id: zk_client::Id::new("auth", ""),
+    }];
+    client
+        .create(
+            &secret,
+            b"s",
+            &CreateOptions::new(CreateMode::Persistent).with_acl(acl),
+        )
+        .await
+        .unwrap();
+    assert_eq!(admin.get_data(&secret).await, Err(Error::NoAuth));
+    let mut states = client.state_watcher();
+    proxy.cut();
+    assert_eq!(
+        wait(states.changed()).await,
+        Some(SessionState::Disconnected)
+    );
+    assert_eq!(wait(states.changed()).await, Some(SessionState::Connected));
+    assert_eq!(client.get_data(&secret).await.unwrap().0, b"s");
+    let (acl, _) = client.get_acl(&secret).await.unwrap();
+    assert_eq!(acl[0].id.scheme, "digest");
+    assert!(acl[0].id.id.starts_with("alice:"));
+}
+
+#[tokio::test]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn an_unknown_auth_scheme_fails_the_session() {
+    let result = Client::builder(zk_addr())
+        .session_timeout(TIMEOUT)
+        .auth("no-such-scheme", b"x".to_vec())
+        .connect()
+        .await;
+    assert_eq!(result.err(), Some(Error::AuthFailed));
+}
