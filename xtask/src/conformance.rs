@@ -169,6 +169,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let outcome = run_suite(&root, &python, suite, &addr);
             if let Err(error) = &outcome {
                 eprintln!("=== {} against {}: {error:#}", suite.name(), target.name());
+                if target == Target::Ours {
+                    print_log_tail(&work.join("ours/server.log"));
+                }
             }
             outcomes.push((target, suite, outcome));
         }
@@ -176,20 +179,56 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     eprintln!("\n=== conformance summary");
     let mut failed = 0;
+    let (mut tests_passed, mut tests_failed) = (0, 0);
     for (target, suite, outcome) in &outcomes {
-        match outcome {
-            Ok(count) => eprintln!("  {:<7} {:<8} PASS  {count}", target.name(), suite.name()),
+        let text = match outcome {
+            Ok(count) => {
+                eprintln!("  {:<7} {:<8} PASS  {count}", target.name(), suite.name());
+                count.clone()
+            }
             Err(error) => {
                 failed += 1;
                 eprintln!("  {:<7} {:<8} FAIL  {error:#}", target.name(), suite.name());
+                format!("{error:#}")
             }
-        }
+        };
+        let (passed, failed_tests) = test_counts(&text);
+        tests_passed += passed;
+        tests_failed += failed_tests;
     }
+    println!("conformance: {tests_passed} passed, {tests_failed} failed");
     if failed > 0 {
         bail!("{failed} of {} conformance runs failed", outcomes.len());
     }
     eprintln!("cargo xtask conformance: every suite passed");
     Ok(())
+}
+
+/// The `N passed` and `N failed` numbers in a runner's closing line.
+fn test_counts(line: &str) -> (u64, u64) {
+    let words: Vec<&str> = line
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
+    let mut counts = (0, 0);
+    for pair in words.windows(2) {
+        match (pair[0].parse::<u64>(), pair[1]) {
+            (Ok(n), "passed") => counts.0 += n,
+            (Ok(n), "failed") => counts.1 += n,
+            _ => {}
+        }
+    }
+    counts
+}
+
+/// Prints the end of our server's log, to explain a failed suite.
+fn print_log_tail(log: &Path) {
+    let text = fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    eprintln!("--- last lines of {}:", log.display());
+    for line in &lines[lines.len().saturating_sub(30)..] {
+        eprintln!("{line}");
+    }
 }
 
 /// Runs one suite; returns its runner's closing count line (e.g. pytest's `N passed`).
@@ -441,4 +480,26 @@ fn ruok(port: u16) -> bool {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     answer == "imok"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_counts;
+
+    #[test]
+    fn counts_come_from_each_runners_closing_line() {
+        assert_eq!(
+            test_counts("2 failed, 182 passed in 86.07s (0:01:26)"),
+            (182, 2)
+        );
+        assert_eq!(
+            test_counts("test result: ok. 20 passed; 0 failed; 0 ignored; 0 measured"),
+            (20, 0)
+        );
+        assert_eq!(test_counts("cli: 38 passed, 0 failed"), (38, 0));
+        assert_eq!(
+            test_counts("server did not start: port 22181 in use"),
+            (0, 0)
+        );
+    }
 }
