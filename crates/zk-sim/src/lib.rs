@@ -20,6 +20,7 @@ pub mod invariants;
 pub mod rng;
 pub mod sim;
 pub mod world;
+pub mod zab;
 
 use zk_elect::QuorumVerifier;
 use zk_fle::{FastLeaderElection, FleConfig};
