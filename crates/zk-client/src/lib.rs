@@ -13,6 +13,15 @@
 //! * [`recipes`]: leader election without the herd effect (and a naive variant kept as a
 //!   baseline), and a distributed lock on the same queue.
 //!
+//! Also in this crate: the `zk-cli` binary (zkCli.sh-like commands plus `elect PATH --id NAME`)
+//! and the `election_bench` example (notifications per leader change and handover time,
+//! herd-free recipe against the naive variant).
+//!
+//! Tests: `cargo test -p zk-client` runs the unit tests and the tests against an in-test fake
+//! server (`tests/fake.rs`, with fault injection). The tests against a real server are
+//! ignored by default; run them with
+//! `ZK_ADDR=127.0.0.1:2181 cargo test -p zk-client -- --ignored`.
+//!
 //! ```no_run
 //! # async fn demo() -> zk_client::Result<()> {
 //! use zk_client::{Client, CreateOptions, CreateMode};

@@ -294,3 +294,35 @@ async fn a_renewing_client_re_enters_the_queue_at_the_back_after_expiry() {
     // Alone in the queue now, the renewed contender leads again.
     wait(first.wait_elected()).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_observer_follows_every_change_of_leader() {
+    let server = FakeServer::start().await;
+    let watcher = client_of(&server, Duration::from_secs(30)).await;
+    let mut observer = LeaderElection::new(watcher.clone(), "/e").observe();
+    let a = client_of(&server, Duration::from_secs(30)).await;
+    let b = client_of(&server, Duration::from_secs(30)).await;
+    let mut campaign_a = LeaderElection::new(a.clone(), "/e")
+        .campaign("a")
+        .await
+        .unwrap();
+    let token_a = wait(campaign_a.wait_elected()).await.unwrap();
+    let seen = loop {
+        if let Some(leader) = wait(observer.changed()).await.unwrap() {
+            break leader;
+        }
+    };
+    assert_eq!((seen.id.as_str(), seen.fencing_token), ("a", token_a));
+    let _campaign_b = LeaderElection::new(b.clone(), "/e")
+        .campaign("b")
+        .await
+        .unwrap();
+    a.close().await.unwrap();
+    let next = wait(observer.changed()).await.unwrap().unwrap();
+    assert_eq!(next.id, "b");
+    assert!(next.fencing_token > token_a);
+    b.close().await.unwrap();
+    assert_eq!(wait(observer.changed()).await.unwrap(), None);
+    watcher.close().await.unwrap();
+    assert_eq!(wait(observer.changed()).await, Err(Error::Closed));
+}

@@ -187,6 +187,71 @@ impl LeaderElection {
         }
     }
 
+    /// Follows the leader: the returned observer reports every change of leader (a child
+    /// watch on the election path, so one notification per join or leave for each observer).
+    pub fn observe(&self) -> LeaderObserver {
+        let (tx, current) = watch::channel(None);
+        let election = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tx.closed() => {}
+                _ = election.follow(&tx) => {}
+            }
+        });
+        LeaderObserver { current }
+    }
+
+    /// The observer's loop: re-read the leader whenever the children change or the session
+    /// comes back; ends when the client is gone for good.
+    async fn follow(&self, tx: &watch::Sender<Option<Leader>>) {
+        let mut states = self.client.state_watcher();
+        loop {
+            let watched = match self.client.get_children_and_watch(&self.path).await {
+                Ok((_, _, watcher)) => Some(watcher),
+                // No election yet: wait for the path to appear.
+                Err(Error::NoNode) => match self.client.exists_and_watch(&self.path).await {
+                    Ok((_, watcher)) => Some(watcher),
+                    Err(_) => None,
+                },
+                Err(_) => None,
+            };
+            if watched.is_some() {
+                match self.leader().await {
+                    Ok(leader) => {
+                        tx.send_if_modified(|current| {
+                            let changed = *current != leader;
+                            *current = leader;
+                            changed
+                        });
+                    }
+                    Err(error) => debug!(%error, "could not read the leader"),
+                }
+            }
+            let state_change = async {
+                loop {
+                    match states.changed().await {
+                        Some(SessionState::Connected) => return true,
+                        Some(_) => {}
+                        None => return false,
+                    }
+                }
+            };
+            match watched {
+                Some(watcher) => {
+                    tokio::select! {
+                        _ = watcher.changed() => {}
+                        alive = state_change => if !alive { return },
+                    }
+                }
+                None => {
+                    if !state_change.await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
     /// The contenders' node names in queue order.
     pub async fn contenders(&self) -> Result<Vec<String>> {
         match self.client.get_children(&self.path).await {
@@ -197,6 +262,26 @@ impl LeaderElection {
             Err(Error::NoNode) => Ok(Vec::new()),
             Err(error) => Err(error),
         }
+    }
+}
+
+/// Follows the current leader of an election; see [`LeaderElection::observe`].
+#[derive(Debug)]
+pub struct LeaderObserver {
+    current: watch::Receiver<Option<Leader>>,
+}
+
+impl LeaderObserver {
+    /// The leader as last seen (`None`: no contender, or not read yet).
+    pub fn leader(&self) -> Option<Leader> {
+        self.current.borrow().clone()
+    }
+
+    /// Waits for the next change of leader and returns the new one; fails with
+    /// [`Error::Closed`] once the observer's client is gone for good.
+    pub async fn changed(&mut self) -> Result<Option<Leader>> {
+        self.current.changed().await.map_err(|_| Error::Closed)?;
+        Ok(self.current.borrow_and_update().clone())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod lock;
 pub mod queue;
 
 pub use election::{
-    Campaign, ElectionEvent, FencingToken, Leader, LeaderElection, LossReason, WatchStrategy,
+    Campaign, ElectionEvent, FencingToken, Leader, LeaderElection, LeaderObserver, LossReason,
+    WatchStrategy,
 };
 pub use lock::{DistributedLock, LockGuard};
