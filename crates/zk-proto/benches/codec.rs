@@ -29,7 +29,7 @@ fn stat() -> Stat {
 fn create(i: usize) -> CreateRequest {
     CreateRequest {
         path: format!("/bench/app/node-{i:04}"),
-        data: vec![0x5a; 100],
+        data: Some(vec![0x5a; 100]),
         acl: Acl::open_unsafe(),
         flags: CreateMode::Persistent.flags(),
     }
@@ -86,7 +86,7 @@ fn codec(c: &mut Criterion) {
     let reply = Reply {
         header: ReplyHeader::new(Xid(1), Zxid(0x1_0000_0002), ErrorCode::Ok),
         body: Some(Response::GetData(GetDataResponse {
-            data: vec![0xa5; 100],
+            data: Some(vec![0xa5; 100]),
             stat: stat(),
         })),
     };

@@ -7,6 +7,7 @@
 //! | `String` | `ustring` (null reads as empty, invalid UTF-8 as U+FFFD) |
 //! | `Option<String>` | `ustring` (null is `None`) |
 //! | `Vec<u8>` | `buffer` (null reads as empty) |
+//! | `Option<Vec<u8>>` | `buffer` (null is `None`, as znode data keeps it) |
 //! | `Vec<String>`, `Vec<Acl>`, `Vec<ClientInfo>` | `vector<...>` (null or negative reads as empty) |
 //! | `Stat` | the `Stat` record |
 
@@ -92,6 +93,18 @@ impl Field for Vec<u8> {
     }
     fn read_field(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         r.read_buffer()
+    }
+}
+
+impl Field for Option<Vec<u8>> {
+    fn write_field(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(bytes) => out.write_buffer(bytes),
+            None => out.write_null(),
+        }
+    }
+    fn read_field(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(r.read_buffer_opt()?.map(<[u8]>::to_vec))
     }
 }
 

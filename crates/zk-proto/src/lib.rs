@@ -43,8 +43,10 @@
 //! * a string decodes invalid UTF-8 (including the CESU-8 surrogates Java's writer emits for
 //!   characters outside the BMP) to U+FFFD;
 //! * a vector count of -1 (null) or any other negative value reads as empty;
-//! * a null string or buffer (length -1) reads as empty, except the reconfig strings, where
-//!   null is meaningful; other negative string or buffer lengths are errors, as in Java.
+//! * a null string or buffer (length -1) reads as empty, except where null is meaningful:
+//!   the reconfig strings and znode data (`CreateRequest`, `CreateTtlRequest`,
+//!   `SetDataRequest`, `GetDataResponse`), which are `Option`s; other negative string or
+//!   buffer lengths are errors, as in Java.
 //!
 //! A re-encoding can therefore differ from the bytes read only where one of these was
 //! normalised (a null written back as empty, 2 written back as 1, U+FFFD).

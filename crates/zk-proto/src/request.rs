@@ -16,8 +16,8 @@ record! {
     pub struct CreateRequest {
         /// The path to create (the parent's path plus the name, before any sequence suffix).
         pub path: String,
-        /// The node's data.
-        pub data: Vec<u8>,
+        /// The node's data; `None` for a null buffer (length -1), which the node keeps.
+        pub data: Option<Vec<u8>>,
         /// The node's ACL.
         pub acl: Vec<Acl>,
         /// The create mode as sent; see [`CreateRequest::mode`].
@@ -37,8 +37,8 @@ record! {
     pub struct CreateTtlRequest {
         /// The path to create.
         pub path: String,
-        /// The node's data.
-        pub data: Vec<u8>,
+        /// The node's data; `None` for a null buffer (length -1), which the node keeps.
+        pub data: Option<Vec<u8>>,
         /// The node's ACL.
         pub acl: Vec<Acl>,
         /// The create mode as sent (5 or 6 are the valid ones).
@@ -90,8 +90,8 @@ record! {
     pub struct SetDataRequest {
         /// The node to write.
         pub path: String,
-        /// The new data.
-        pub data: Vec<u8>,
+        /// The new data; `None` for a null buffer (length -1), which the node keeps.
+        pub data: Option<Vec<u8>>,
         /// The expected version, -1 for any.
         pub version: i32,
     }

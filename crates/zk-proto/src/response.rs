@@ -40,8 +40,9 @@ record! {
 record! {
     /// `GetDataResponse`: the reply to getData (4), and to reconfig (16) with the new config.
     pub struct GetDataResponse {
-        /// The node's data (a null buffer reads as empty).
-        pub data: Vec<u8>,
+        /// The node's data; `None` for a null buffer (length -1): a node created or set with
+        /// null data.
+        pub data: Option<Vec<u8>>,
         /// The node's Stat.
         pub stat: Stat,
     }

@@ -36,7 +36,7 @@ fn corpus() -> Vec<Vec<u8>> {
     let requests = [
         Request::Create(CreateRequest {
             path: "/a/b".into(),
-            data: vec![1, 2, 3],
+            data: Some(vec![1, 2, 3]),
             acl: Acl::open_unsafe(),
             flags: 2,
         }),

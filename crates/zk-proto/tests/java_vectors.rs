@@ -138,7 +138,7 @@ fn headers_match_java() {
             RequestHeader::new(Xid(1), OpCode::Create),
             Request::Create(CreateRequest {
                 path: "/app/node".into(),
-                data: hello(),
+                data: Some(hello()),
                 acl: Acl::open_unsafe(),
                 flags: CreateMode::EphemeralSequential.flags(),
             }),
@@ -161,7 +161,7 @@ fn single_requests_match_java() {
         "create_ttl",
         Request::CreateTtl(CreateTtlRequest {
             path: "/t".into(),
-            data: hello(),
+            data: Some(hello()),
             acl: digest_acl(),
             flags: 5,
             ttl: 60000,
@@ -192,7 +192,7 @@ fn single_requests_match_java() {
         "set_data",
         Request::SetData(SetDataRequest {
             path: "/a".into(),
-            data: hello(),
+            data: Some(hello()),
             version: 7,
         }),
     );
@@ -310,7 +310,7 @@ fn single_requests_match_java() {
 fn multi_requests_match_java() {
     let create = |path: &str, flags: CreateMode| CreateRequest {
         path: path.into(),
-        data: hello(),
+        data: Some(hello()),
         acl: Acl::open_unsafe(),
         flags: flags.flags(),
     };
@@ -322,7 +322,7 @@ fn multi_requests_match_java() {
                 MultiOp::CreateContainer(create("/c", CreateMode::Container)),
                 MultiOp::CreateTtl(CreateTtlRequest {
                     path: "/t".into(),
-                    data: hello(),
+                    data: Some(hello()),
                     acl: Acl::open_unsafe(),
                     flags: CreateMode::PersistentWithTtl.flags(),
                     ttl: 5000,
@@ -333,7 +333,7 @@ fn multi_requests_match_java() {
                 }),
                 MultiOp::SetData(SetDataRequest {
                     path: "/s".into(),
-                    data: hello(),
+                    data: Some(hello()),
                     version: 4,
                 }),
                 MultiOp::Check(CheckVersionRequest {
@@ -378,7 +378,7 @@ fn multi_response_matches_java() {
                 MultiResult::SetData(SetDataResponse { stat: stat() }),
                 MultiResult::Check,
                 MultiResult::GetData(GetDataResponse {
-                    data: hello(),
+                    data: Some(hello()),
                     stat: stat(),
                 }),
                 MultiResult::GetChildren(GetChildrenResponse {
@@ -437,7 +437,7 @@ fn responses_match_java() {
             "get_data_response",
             op,
             Response::GetData(GetDataResponse {
-                data: hello(),
+                data: Some(hello()),
                 stat: stat(),
             }),
         );
@@ -513,5 +513,72 @@ fn responses_match_java() {
 #[test]
 fn every_vector_is_checked() {
     // Keeps vectors.txt and this file in step: a new vector needs a check above.
-    assert_eq!(vectors().len(), 44);
+    assert_eq!(vectors().len(), 49);
+}
+
+#[test]
+fn null_znode_data_matches_java() {
+    // Java writes a null byte[] as length -1; it must read back as None, not as empty.
+    check_request(
+        "create_null_data",
+        Request::Create(CreateRequest {
+            path: "/n".into(),
+            data: None,
+            acl: Acl::open_unsafe(),
+            flags: 0,
+        }),
+    );
+    check_request(
+        "create_ttl_null_data",
+        Request::CreateTtl(CreateTtlRequest {
+            path: "/n".into(),
+            data: None,
+            acl: Acl::open_unsafe(),
+            flags: CreateMode::PersistentWithTtl.flags(),
+            ttl: 1000,
+        }),
+    );
+    check_request(
+        "set_data_null",
+        Request::SetData(SetDataRequest {
+            path: "/n".into(),
+            data: None,
+            version: -1,
+        }),
+    );
+    check_request(
+        "multi_request_null_data",
+        Request::Multi(MultiRequest {
+            ops: vec![
+                MultiOp::Create(CreateRequest {
+                    path: "/n".into(),
+                    data: None,
+                    acl: Acl::open_unsafe(),
+                    flags: 0,
+                }),
+                MultiOp::SetData(SetDataRequest {
+                    path: "/n".into(),
+                    data: None,
+                    version: -1,
+                }),
+            ],
+        }),
+    );
+    for op in [OpCode::GetData, OpCode::Reconfig] {
+        check_response(
+            "get_data_response_null",
+            op,
+            Response::GetData(GetDataResponse {
+                data: None,
+                stat: stat(),
+            }),
+        );
+    }
+    // Empty data stays empty: it is not null.
+    let empty = SetDataRequest {
+        path: "/n".into(),
+        data: Some(Vec::new()),
+        version: -1,
+    };
+    assert_eq!(SetDataRequest::from_bytes(&empty.to_bytes()), Ok(empty));
 }

@@ -155,7 +155,7 @@ async fn many_pipelined_requests_are_answered_in_order_under_a_small_outstanding
         RequestHeader::new(Xid(xid), OpCode::Create).encode(&mut payload);
         CreateRequest {
             path: format!("/n{xid}"),
-            data: vec![b'x'; 100],
+            data: Some(vec![b'x'; 100]),
             acl: Acl::open_unsafe(),
             flags: 0,
         }
@@ -178,7 +178,7 @@ async fn a_client_that_never_reads_its_replies_does_not_stall_the_others() {
     let mut good = Client::connect(server.local_addr()).await;
     let big = CreateRequest {
         path: "/big".into(),
-        data: vec![7; 64 * 1024],
+        data: Some(vec![7; 64 * 1024]),
         acl: Acl::open_unsafe(),
         flags: 0,
     };

@@ -138,14 +138,14 @@ async fn writer(mut client: Client, n: usize, mut progress: Progress, seed: u64)
             let request = if progress.value_acked == 0 {
                 Request::Create(CreateRequest {
                     path: format!("/w{n}"),
-                    data,
+                    data: Some(data),
                     acl: Acl::open_unsafe(),
                     flags: CreateMode::Persistent.flags(),
                 })
             } else {
                 Request::SetData(SetDataRequest {
                     path: format!("/w{n}"),
-                    data,
+                    data: Some(data),
                     version: -1,
                 })
             };
@@ -159,7 +159,7 @@ async fn writer(mut client: Client, n: usize, mut progress: Progress, seed: u64)
             progress.created_sent = progress.created_acked + 1;
             let request = Request::Create(CreateRequest {
                 path: format!("/w{n}-c{}", progress.created_sent),
-                data: b"c".to_vec(),
+                data: Some(b"c".to_vec()),
                 acl: Acl::open_unsafe(),
                 flags: CreateMode::Persistent.flags(),
             });
@@ -212,7 +212,7 @@ async fn verify(addr: SocketAddr, progress: &[Progress], seed: u64) -> Vec<Progr
         .await
         .expect("getData reply");
         let value = match reply.body {
-            Some(Response::GetData(data)) => String::from_utf8(data.data)
+            Some(Response::GetData(data)) => String::from_utf8(data.data.unwrap_or_default())
                 .expect("utf-8")
                 .parse::<u64>()
                 .expect("a number"),

@@ -20,7 +20,7 @@ async fn srvr_and_stat_report_standalone_mode() {
     let mut c = Client::connect(server.local_addr()).await;
     let create = CreateRequest {
         path: "/x".into(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl: Acl::open_unsafe(),
         flags: 0,
     };

@@ -10,14 +10,14 @@ use zk_proto::request::{
     RemoveWatchesRequest, SetAclRequest, SetDataRequest, SyncRequest,
 };
 use zk_proto::{
-    Acl, CreateMode, CreateRequest, ErrorCode, Id, MultiOp, MultiRequest, MultiResult, Perms,
-    Request, Response, Xid,
+    Acl, CreateMode, CreateRequest, ErrorCode, Id, MultiOp, MultiRequest, MultiResult, OpCode,
+    Perms, Reader, Record, ReplyHeader, Request, Response, Stat, Xid,
 };
 
 fn create(path: &str, data: &[u8], mode: CreateMode) -> CreateRequest {
     CreateRequest {
         path: path.into(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         acl: Acl::open_unsafe(),
         flags: mode.flags(),
     }
@@ -63,14 +63,14 @@ async fn create_get_set_delete_round_trip() {
     let Some(Response::GetData(data)) = reply.body else {
         panic!("{reply:?}")
     };
-    assert_eq!(data.data, b"one");
+    assert_eq!(data.data.as_deref(), Some(&b"one"[..]));
     assert_eq!(data.stat.num_children, 1);
     assert_eq!(data.stat.czxid, create_zxid);
 
     let reply = c
         .call(Request::SetData(SetDataRequest {
             path: "/a".into(),
-            data: b"two".to_vec(),
+            data: Some(b"two".to_vec()),
             version: 0,
         }))
         .await;
@@ -83,7 +83,7 @@ async fn create_get_set_delete_round_trip() {
     let reply = c
         .call(Request::SetData(SetDataRequest {
             path: "/a".into(),
-            data: b"three".to_vec(),
+            data: Some(b"three".to_vec()),
             version: 0,
         }))
         .await;
@@ -182,7 +182,7 @@ async fn create_errors_match_zookeeper() {
     let reply = c
         .call(Request::CreateTtl(CreateTtlRequest {
             path: "/ttl".into(),
-            data: Vec::new(),
+            data: Some(Vec::new()),
             acl: Acl::open_unsafe(),
             flags: CreateMode::PersistentWithTtl.flags(),
             ttl: 1000,
@@ -236,7 +236,7 @@ async fn containers_and_ttl_nodes_are_created_when_allowed() {
     let reply = c
         .call(Request::CreateTtl(CreateTtlRequest {
             path: "/ttl".into(),
-            data: Vec::new(),
+            data: Some(Vec::new()),
             acl: Acl::open_unsafe(),
             flags: CreateMode::PersistentWithTtl.flags(),
             ttl: 60_000,
@@ -445,7 +445,7 @@ async fn the_configured_super_digest_reads_everything() {
     let mut owner = Client::connect(server.local_addr()).await;
     let locked = CreateRequest {
         path: "/locked".into(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl: vec![Acl {
             perms: Perms::ALL,
             id: Id::new("digest", zk_tree::generate_digest("bob:x")),
@@ -477,7 +477,7 @@ async fn multi_is_atomic_and_reports_per_op_results() {
             MultiOp::Create2(create("/m/1", b"", CreateMode::Persistent)),
             MultiOp::SetData(SetDataRequest {
                 path: "/m".into(),
-                data: b"d".to_vec(),
+                data: Some(b"d".to_vec()),
                 version: 0,
             }),
             MultiOp::Check(CheckVersionRequest {
@@ -549,7 +549,9 @@ async fn multi_is_atomic_and_reports_per_op_results() {
     let Some(Response::Multi(multi)) = reply.body else {
         panic!("{reply:?}")
     };
-    assert!(matches!(multi.results[0], MultiResult::GetData(ref r) if r.data == b"d"));
+    assert!(
+        matches!(multi.results[0], MultiResult::GetData(ref r) if r.data.as_deref() == Some(&b"d"[..]))
+    );
     assert!(matches!(multi.results[1], MultiResult::GetChildren(ref r) if r.children == ["1"]));
     assert!(
         matches!(multi.results[2], MultiResult::Error(ref e) if e.err == ErrorCode::NoNode.code())
@@ -628,8 +630,8 @@ async fn session_level_requests_answer_like_zookeeper() {
         panic!("{reply:?}")
     };
     assert!(
-        config.data.is_empty(),
-        "standalone /zookeeper/config is empty"
+        config.data == Some(Vec::new()),
+        "standalone /zookeeper/config is empty (not null)"
     );
     assert_eq!(config.stat.aversion, -1);
     server.shutdown().await;
@@ -754,7 +756,7 @@ async fn error_codes_of_reads_acl_ops_and_special_nodes() {
     let reply = c
         .call(Request::SetData(SetDataRequest {
             path: missing(),
-            data: Vec::new(),
+            data: Some(Vec::new()),
             version: -1,
         }))
         .await;
@@ -797,4 +799,126 @@ async fn error_codes_of_reads_acl_ops_and_special_nodes() {
         .await;
     assert_eq!(code(&reply), ErrorCode::InvalidAcl);
     server.shutdown().await;
+}
+
+/// The payload of a request frame built by hand: `RequestHeader` then the body bytes.
+fn raw_request(xid: i32, op: i32, body: &[&[u8]]) -> Vec<u8> {
+    let mut payload = Vec::new();
+    payload.extend_from_slice(&xid.to_be_bytes());
+    payload.extend_from_slice(&op.to_be_bytes());
+    for part in body {
+        payload.extend_from_slice(part);
+    }
+    payload
+}
+
+fn raw_string(s: &str) -> Vec<u8> {
+    let mut out = (s.len() as i32).to_be_bytes().to_vec();
+    out.extend_from_slice(s.as_bytes());
+    out
+}
+
+#[tokio::test]
+async fn null_data_reads_back_as_a_null_buffer() {
+    // As ZooKeeper 3.8: create(path, null) stores null, getData answers a -1 length buffer and
+    // dataLength 0; setData(path, null) does the same; empty data stays empty (length 0).
+    let server = start(config()).await;
+    let mut c = Client::connect(server.local_addr()).await;
+
+    // create "/null" with a null data buffer, open ACL, persistent; bytes built by hand.
+    let mut open_acl = 1i32.to_be_bytes().to_vec();
+    open_acl.extend_from_slice(&0x1fi32.to_be_bytes());
+    open_acl.extend_from_slice(&raw_string("world"));
+    open_acl.extend_from_slice(&raw_string("anyone"));
+    let create = raw_request(
+        1000,
+        OpCode::Create2.code(),
+        &[
+            &raw_string("/null"),
+            &(-1i32).to_be_bytes(),
+            &open_acl,
+            &0i32.to_be_bytes(),
+        ],
+    );
+    c.send_frame(&create).await;
+    let reply = c
+        .reply_for(Xid(1000), OpCode::Create2)
+        .await
+        .expect("reply");
+    let Some(Response::Create2(created)) = reply.body else {
+        panic!("{reply:?}")
+    };
+    assert_eq!(created.stat.data_length, 0);
+
+    // getData: the reply body starts with a -1 length, then the Stat (dataLength 0).
+    let get = raw_request(1001, OpCode::GetData.code(), &[&raw_string("/null"), &[0]]);
+    c.send_frame(&get).await;
+    let frame = c.read_frame().await.expect("getData reply");
+    let mut reader = Reader::new(&frame);
+    let header = ReplyHeader::decode(&mut reader).expect("reply header");
+    assert_eq!((header.xid, header.err), (Xid(1001), 0));
+    assert_eq!(reader.read_i32(), Ok(-1), "null data is a -1 length buffer");
+    let stat = Stat::decode(&mut reader).expect("stat");
+    assert_eq!(stat.data_length, 0);
+    assert!(reader.is_empty());
+
+    // setData to bytes, then back to null.
+    let set = |data: Option<&[u8]>| {
+        Request::SetData(SetDataRequest {
+            path: "/null".into(),
+            data: data.map(<[u8]>::to_vec),
+            version: -1,
+        })
+    };
+    let reply = c.call(set(Some(b"abc"))).await;
+    assert!(matches!(reply.body, Some(Response::SetData(ref r)) if r.stat.data_length == 3));
+    let reply = c.call(get_data("/null")).await;
+    assert!(
+        matches!(reply.body, Some(Response::GetData(ref r)) if r.data.as_deref() == Some(&b"abc"[..]))
+    );
+    let reply = c.call(set(None)).await;
+    assert!(matches!(reply.body, Some(Response::SetData(ref r)) if r.stat.data_length == 0));
+    let reply = c.call(get_data("/null")).await;
+    let Some(Response::GetData(read)) = reply.body else {
+        panic!("{reply:?}")
+    };
+    assert_eq!((read.data, read.stat.data_length), (None, 0));
+
+    // Empty is not null.
+    let reply = c
+        .call(Request::Create(create_null_or("/empty", Some(b""))))
+        .await;
+    assert!(reply.ok());
+    let reply = c.call(get_data("/empty")).await;
+    assert!(matches!(reply.body, Some(Response::GetData(ref r)) if r.data == Some(Vec::new())));
+
+    // multi create with null data, read back through multiRead's getData.
+    let multi = MultiRequest {
+        ops: vec![MultiOp::Create(create_null_or("/multi", None))],
+    };
+    assert!(c.call(Request::Multi(multi)).await.ok());
+    let read = MultiRequest {
+        ops: vec![MultiOp::GetData(GetDataRequest {
+            path: "/multi".into(),
+            watch: false,
+        })],
+    };
+    let reply = c.call(Request::MultiRead(read)).await;
+    let Some(Response::Multi(multi)) = reply.body else {
+        panic!("{reply:?}")
+    };
+    assert!(
+        matches!(multi.results[..], [MultiResult::GetData(ref r)] if r.data.is_none() && r.stat.data_length == 0),
+        "{multi:?}"
+    );
+    server.shutdown().await;
+}
+
+fn create_null_or(path: &str, data: Option<&[u8]>) -> CreateRequest {
+    CreateRequest {
+        path: path.into(),
+        data: data.map(<[u8]>::to_vec),
+        acl: Acl::open_unsafe(),
+        flags: 0,
+    }
 }

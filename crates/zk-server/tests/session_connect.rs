@@ -12,7 +12,7 @@ use zk_proto::{
 fn create(path: &str, flags: CreateMode) -> Request {
     Request::Create(CreateRequest {
         path: path.into(),
-        data: b"x".to_vec(),
+        data: Some(b"x".to_vec()),
         acl: Acl::open_unsafe(),
         flags: flags.flags(),
     })

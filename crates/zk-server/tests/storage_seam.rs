@@ -39,7 +39,7 @@ impl TxnLog for SharedLog {
 fn create(path: &str) -> Request {
     Request::Create(CreateRequest {
         path: path.into(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl: Acl::open_unsafe(),
         flags: 0,
     })
@@ -112,7 +112,7 @@ async fn a_server_resumes_from_recovered_state() {
     };
     let op = zk_tree::Op::Create {
         path: "/survivor".into(),
-        data: b"still here".to_vec(),
+        data: Some(b"still here".to_vec()),
         acl: Acl::open_unsafe(),
         mode: zk_proto::CreateMode::Ephemeral,
         ttl_ms: None,

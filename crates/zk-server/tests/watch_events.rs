@@ -14,7 +14,7 @@ use zk_proto::{Acl, CreateMode, CreateRequest, ErrorCode, Request, Xid};
 fn create(path: &str, mode: CreateMode) -> Request {
     Request::Create(CreateRequest {
         path: path.into(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl: Acl::open_unsafe(),
         flags: mode.flags(),
     })
@@ -23,7 +23,7 @@ fn create(path: &str, mode: CreateMode) -> Request {
 fn set(path: &str) -> Request {
     Request::SetData(SetDataRequest {
         path: path.into(),
-        data: b"v".to_vec(),
+        data: Some(b"v".to_vec()),
         version: -1,
     })
 }

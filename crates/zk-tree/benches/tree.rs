@@ -40,7 +40,7 @@ fn big_tree() -> (DataTree, u64) {
 fn create(path: &str, data: &[u8]) -> Op {
     Op::Create {
         path: path.to_owned(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         acl: Acl::open_unsafe(),
         mode: CreateMode::Persistent,
         ttl_ms: None,
@@ -74,7 +74,10 @@ fn benches(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             let path = format!("/p{}/c{}", i % 100, i % 999);
-            std::hint::black_box(tree.get_data(&path, &[]).map(|(data, _)| data.len()))
+            std::hint::black_box(
+                tree.get_data(&path, &[])
+                    .map(|(data, _)| data.map(<[u8]>::len)),
+            )
         })
     });
     c.bench_function("setData (100k nodes)", |b| {
@@ -82,7 +85,7 @@ fn benches(c: &mut Criterion) {
             i += 1;
             let op = Op::SetData {
                 path: format!("/p{}/c{}", i % 100, i % 999),
-                data: b"new data".to_vec(),
+                data: Some(b"new data".to_vec()),
                 version: -1,
             };
             apply(&mut tree, &mut zxid, &op);

@@ -18,7 +18,7 @@
 //! let ctx = RequestContext { session_id: SessionId(1), auth: &[], time_ms: 1000, zxid: Zxid(1) };
 //! let op = Op::Create {
 //!     path: "/app".into(),
-//!     data: b"hello".to_vec(),
+//!     data: Some(b"hello".to_vec()),
 //!     acl: Acl::open_unsafe(),
 //!     mode: CreateMode::Persistent,
 //!     ttl_ms: None,
@@ -26,7 +26,8 @@
 //! let txn = tree.prepare(&ctx, &op);
 //! let outcome = tree.apply(&ctx.header(1), &txn);
 //! assert!(matches!(outcome.result, TxnResult::Created { .. }));
-//! assert_eq!(tree.get_data("/app", &[]).map(|(data, _)| data.to_vec()), Ok(b"hello".to_vec()));
+//! let read = tree.get_data("/app", &[]).map(|(data, _)| data.map(<[u8]>::to_vec));
+//! assert_eq!(read, Ok(Some(b"hello".to_vec())));
 //! ```
 
 //! # Where this tree differs from ZooKeeper 3.8, on purpose

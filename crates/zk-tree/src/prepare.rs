@@ -196,13 +196,13 @@ impl Prep<'_, '_, '_> {
                 acl,
                 mode,
                 ttl_ms,
-            } => self.create(path, data, acl, *mode, *ttl_ms),
+            } => self.create(path, data.as_deref(), acl, *mode, *ttl_ms),
             Op::Delete { path, version } => self.delete(path, *version),
             Op::SetData {
                 path,
                 data,
                 version,
-            } => self.set_data(path, data, *version),
+            } => self.set_data(path, data.as_deref(), *version),
             Op::SetAcl { path, acl, version } => self.set_acl(path, acl, *version),
             Op::Check { path, version } => self.check(path, *version),
             Op::DeleteContainer { path } => self.delete_container(path),
@@ -217,7 +217,7 @@ impl Prep<'_, '_, '_> {
     fn create(
         &mut self,
         path: &str,
-        data: &[u8],
+        data: Option<&[u8]>,
         acl: &[Acl],
         mode: CreateMode,
         ttl_ms: Option<i64>,
@@ -276,7 +276,7 @@ impl Prep<'_, '_, '_> {
         self.add(&path, Some(node));
         Ok(Txn::Create {
             path,
-            data: data.to_vec(),
+            data: data.map(<[u8]>::to_vec),
             acl,
             ephemeral_owner,
             parent_cversion,
@@ -334,7 +334,12 @@ impl Prep<'_, '_, '_> {
         })
     }
 
-    fn set_data(&mut self, path: &str, data: &[u8], version: i32) -> Result<Txn, ErrorCode> {
+    fn set_data(
+        &mut self,
+        path: &str,
+        data: Option<&[u8]>,
+        version: i32,
+    ) -> Result<Txn, ErrorCode> {
         if !validate_path(path) {
             return Err(ErrorCode::BadArguments);
         }
@@ -347,7 +352,7 @@ impl Prep<'_, '_, '_> {
         self.add(path, Some(node));
         Ok(Txn::SetData {
             path: path.to_owned(),
-            data: data.to_vec(),
+            data: data.map(<[u8]>::to_vec),
             version: new_version,
         })
     }

@@ -136,11 +136,18 @@ impl Children {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
-    pub(crate) data: Box<[u8]>,
+    /// `None` is null data (as a null `byte[]` in ZooKeeper's `DataNode`), `Some` of an empty
+    /// slice is empty data. The option costs nothing: it uses the box's non-null niche.
+    pub(crate) data: Option<Box<[u8]>>,
     pub(crate) acl: AclRef,
     pub(crate) stat: StatPersisted,
     pub(crate) children: Children,
 }
+
+const _: () = assert!(
+    std::mem::size_of::<Option<Box<[u8]>>>() == std::mem::size_of::<Box<[u8]>>(),
+    "null data must not make a node bigger"
+);
 
 /// The node map's hasher: SipHash with fixed keys, so the tree uses no global randomness.
 type FixedState = BuildHasherDefault<DefaultHasher>;
@@ -150,8 +157,8 @@ type FixedState = BuildHasherDefault<DefaultHasher>;
 pub struct SnapshotNode {
     /// The full path.
     pub path: String,
-    /// The data.
-    pub data: Vec<u8>,
+    /// The data; `None` for null data.
+    pub data: Option<Vec<u8>>,
     /// The index of the node's ACL in [`TreeSnapshot::acls`].
     pub acl: u32,
     /// The persisted Stat.
@@ -206,14 +213,19 @@ impl Default for DataTree {
 }
 
 /// `path.length() + data.length`, as `DataTree.getNodeSize` (the path in UTF-16 units, as
-/// Java's `String.length`).
-fn node_size(path: &str, data: &[u8]) -> u64 {
+/// Java's `String.length`; null data counts 0).
+fn node_size(path: &str, data: Option<&[u8]>) -> u64 {
     let path_units = if path.is_ascii() {
         path.len()
     } else {
         path.encode_utf16().count()
     };
-    (path_units + data.len()) as u64
+    (path_units + data_len(data)) as u64
+}
+
+/// The length of a node's data, 0 for null data (`DataNode.copyStat`).
+fn data_len(data: Option<&[u8]>) -> usize {
+    data.map_or(0, <[u8]>::len)
 }
 
 impl DataTree {
@@ -243,7 +255,7 @@ impl DataTree {
             ("/zookeeper/quota", &[][..]),
         ] {
             let acl = tree.acls.intern(&open);
-            tree.insert_raw(path, Box::default(), acl, StatPersisted::default());
+            tree.insert_raw(path, Some(Box::default()), acl, StatPersisted::default());
             if let Some(node) = tree.nodes.get_mut(path) {
                 for name in children {
                     node.children.insert(name);
@@ -255,12 +267,18 @@ impl DataTree {
             aversion: -1,
             ..StatPersisted::default()
         };
-        tree.insert_raw("/zookeeper/config", Box::default(), acl, stat);
+        tree.insert_raw("/zookeeper/config", Some(Box::default()), acl, stat);
         tree
     }
 
-    fn insert_raw(&mut self, path: &str, data: Box<[u8]>, acl: AclRef, stat: StatPersisted) {
-        self.data_size += node_size(path, &data);
+    fn insert_raw(
+        &mut self,
+        path: &str,
+        data: Option<Box<[u8]>>,
+        acl: AclRef,
+        stat: StatPersisted,
+    ) {
+        self.data_size += node_size(path, data.as_deref());
         self.nodes.insert(
             Box::from(path),
             Node {
@@ -283,7 +301,7 @@ impl DataTree {
 
     pub(crate) fn client_stat(&self, node: &Node) -> Stat {
         node.stat.to_client(
-            node.data.len(),
+            data_len(node.data.as_deref()),
             node.children.len(),
             self.config.extended_types_enabled,
         )
@@ -326,11 +344,12 @@ impl DataTree {
             .map(|node| (node.stat.czxid, node.stat.mzxid, node.stat.pzxid))
     }
 
-    /// getData: NONODE, then READ.
-    pub fn get_data(&self, path: &str, auth: &[Id]) -> Result<(&[u8], Stat), ErrorCode> {
+    /// getData: NONODE, then READ. The data is `None` for a node created or last set with null
+    /// data (its Stat's `dataLength` is then 0), as ZooKeeper returns a null `byte[]`.
+    pub fn get_data(&self, path: &str, auth: &[Id]) -> Result<(Option<&[u8]>, Stat), ErrorCode> {
         let node = self.node(path).ok_or(ErrorCode::NoNode)?;
         check_acl(self.acl_of(node), Perms::READ, auth)?;
-        Ok((&node.data, self.client_stat(node)))
+        Ok((node.data.as_deref(), self.client_stat(node)))
     }
 
     /// getChildren/getChildren2: NONODE, then READ; names sorted.
@@ -596,7 +615,7 @@ impl DataTree {
             } => self
                 .create_node(
                     path,
-                    data,
+                    data.as_deref(),
                     acl,
                     *ephemeral_owner,
                     *parent_cversion,
@@ -616,7 +635,14 @@ impl DataTree {
                 data,
                 version,
             } => self
-                .set_data(path, data, *version, hdr.zxid, hdr.time_ms, events)
+                .set_data(
+                    path,
+                    data.as_deref(),
+                    *version,
+                    hdr.zxid,
+                    hdr.time_ms,
+                    events,
+                )
                 .map(|stat| TxnResult::SetData {
                     path: path.clone(),
                     stat,
@@ -639,7 +665,7 @@ impl DataTree {
     fn create_node(
         &mut self,
         path: &str,
-        data: &[u8],
+        data: Option<&[u8]>,
         acl: &[Acl],
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -674,7 +700,7 @@ impl DataTree {
         parent.children.insert(name);
         let parent_acl = parent.acl;
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
-        self.insert_raw(path, Box::from(data), acl_ref, stat);
+        self.insert_raw(path, data.map(Box::from), acl_ref, stat);
         match self.ephemeral_type(ephemeral_owner) {
             EphemeralType::Container => {
                 self.containers.insert(path.to_owned());
@@ -700,7 +726,7 @@ impl DataTree {
             kind: TreeEventKind::NodeChildrenChanged,
             acl: self.acls.get(parent_acl).clone(),
         });
-        Ok(stat.to_client(data.len(), 0, self.config.extended_types_enabled))
+        Ok(stat.to_client(data_len(data), 0, self.config.extended_types_enabled))
     }
 
     fn delete_node(
@@ -729,7 +755,9 @@ impl DataTree {
         }
         let parent_acl = parent.acl;
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
-        self.data_size = self.data_size.saturating_sub(node_size(path, &node.data));
+        self.data_size = self
+            .data_size
+            .saturating_sub(node_size(path, node.data.as_deref()));
         match self.ephemeral_type(node.stat.ephemeral_owner) {
             EphemeralType::Container => {
                 self.containers.remove(path);
@@ -764,7 +792,7 @@ impl DataTree {
     fn set_data(
         &mut self,
         path: &str,
-        data: &[u8],
+        data: Option<&[u8]>,
         version: i32,
         zxid: Zxid,
         time_ms: i64,
@@ -772,14 +800,16 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         let extended = self.config.extended_types_enabled;
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
-        let old_size = node_size(path, &node.data);
-        node.data = Box::from(data);
+        let old_size = node_size(path, node.data.as_deref());
+        node.data = data.map(Box::from);
         node.stat.mtime = time_ms;
         node.stat.mzxid = zxid;
         node.stat.version = version;
-        let stat = node
-            .stat
-            .to_client(node.data.len(), node.children.len(), extended);
+        let stat = node.stat.to_client(
+            data_len(node.data.as_deref()),
+            node.children.len(),
+            extended,
+        );
         let acl = node.acl;
         self.data_size = self.data_size.saturating_sub(old_size) + node_size(path, data);
         events.push(TreeEvent {
@@ -798,9 +828,11 @@ impl DataTree {
         let new_ref = self.acls.intern(acl);
         let old = std::mem::replace(&mut node.acl, new_ref);
         node.stat.aversion = version;
-        let stat = node
-            .stat
-            .to_client(node.data.len(), node.children.len(), extended);
+        let stat = node.stat.to_client(
+            data_len(node.data.as_deref()),
+            node.children.len(),
+            extended,
+        );
         self.acls.release(old);
         Ok(stat)
     }
@@ -866,7 +898,7 @@ impl DataTree {
                 });
                 SnapshotNode {
                     path: path.to_string(),
-                    data: node.data.to_vec(),
+                    data: node.data.as_deref().map(<[u8]>::to_vec),
                     acl: index,
                     stat: node.stat,
                 }
@@ -912,7 +944,12 @@ impl DataTree {
                 parent.children.insert(name);
             }
             let acl_ref = tree.acls.intern(acl);
-            tree.insert_raw(&node.path, Box::from(&node.data[..]), acl_ref, node.stat);
+            tree.insert_raw(
+                &node.path,
+                node.data.as_deref().map(Box::from),
+                acl_ref,
+                node.stat,
+            );
             match tree.ephemeral_type(node.stat.ephemeral_owner) {
                 EphemeralType::Container => {
                     tree.containers.insert(node.path.clone());

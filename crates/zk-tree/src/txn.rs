@@ -21,8 +21,8 @@ pub enum Op {
     Create {
         /// The requested path (without the sequence suffix).
         path: String,
-        /// The data.
-        data: Vec<u8>,
+        /// The data; `None` for null data (a null jute buffer), which the node keeps.
+        data: Option<Vec<u8>>,
         /// The requested ACL (normalised by the prep stage).
         acl: Vec<Acl>,
         /// The node kind.
@@ -41,8 +41,8 @@ pub enum Op {
     SetData {
         /// The path.
         path: String,
-        /// The new data.
-        data: Vec<u8>,
+        /// The new data; `None` for null data, which the node keeps.
+        data: Option<Vec<u8>>,
         /// The expected version, -1 for any.
         version: i32,
     },
@@ -96,8 +96,8 @@ pub enum Txn {
     Create {
         /// The final path (with the sequence suffix).
         path: String,
-        /// The data.
-        data: Vec<u8>,
+        /// The data; `None` for null data (a null jute buffer), which the node keeps.
+        data: Option<Vec<u8>>,
         /// The normalised ACL.
         acl: Vec<Acl>,
         /// 0, the owning session, the container marker, or the TTL encoding.
@@ -119,8 +119,8 @@ pub enum Txn {
     SetData {
         /// The path.
         path: String,
-        /// The new data.
-        data: Vec<u8>,
+        /// The new data; `None` for null data, which the node keeps.
+        data: Option<Vec<u8>>,
         /// The new version.
         version: i32,
     },

@@ -47,7 +47,7 @@ fn a_100k_node_tree_takes_under_250_bytes_per_node_beyond_its_payload() {
             payload += path.len() + data.len();
             let op = Op::Create {
                 path,
-                data,
+                data: Some(data),
                 acl: Acl::open_unsafe(),
                 mode: CreateMode::Persistent,
                 ttl_ms: None,

@@ -13,7 +13,8 @@ const PATHS: [&str; 7] = ["/a", "/b", "/a/x", "/a/y", "/b/x", "/a/x/z", "/c/d"];
 
 #[derive(Clone, Debug, PartialEq)]
 struct MNode {
-    data: Vec<u8>,
+    /// `None` is null data.
+    data: Option<Vec<u8>>,
     version: i32,
     cversion: i32,
     aversion: i32,
@@ -27,7 +28,7 @@ struct MNode {
 }
 
 impl MNode {
-    fn new(zxid: u64, time: i64, owner: i64, data: Vec<u8>) -> MNode {
+    fn new(zxid: u64, time: i64, owner: i64, data: Option<Vec<u8>>) -> MNode {
         MNode {
             data,
             version: 0,
@@ -54,7 +55,7 @@ impl MNode {
             cversion: self.cversion * 2 - n,
             aversion: self.aversion,
             ephemeral_owner: SessionId(self.owner),
-            data_length: self.data.len() as i32,
+            data_length: self.data.as_ref().map_or(0, Vec::len) as i32,
             num_children: n,
             pzxid: Zxid(self.pzxid),
         }
@@ -79,16 +80,19 @@ type MResult = Result<String, ErrorCode>;
 impl Model {
     fn new() -> Model {
         let mut nodes = BTreeMap::new();
-        let mut root = MNode::new(0, 0, 0, vec![]);
+        let mut root = MNode::new(0, 0, 0, Some(vec![]));
         root.children.insert("zookeeper".into());
-        let mut zk = MNode::new(0, 0, 0, vec![]);
+        let mut zk = MNode::new(0, 0, 0, Some(vec![]));
         zk.children
             .extend(["quota".to_owned(), "config".to_owned()]);
-        let mut config = MNode::new(0, 0, 0, vec![]);
+        let mut config = MNode::new(0, 0, 0, Some(vec![]));
         config.aversion = -1;
         nodes.insert("/".to_owned(), root);
         nodes.insert("/zookeeper".to_owned(), zk);
-        nodes.insert("/zookeeper/quota".to_owned(), MNode::new(0, 0, 0, vec![]));
+        nodes.insert(
+            "/zookeeper/quota".to_owned(),
+            MNode::new(0, 0, 0, Some(vec![])),
+        );
         nodes.insert("/zookeeper/config".to_owned(), config);
         Model { nodes }
     }
@@ -119,8 +123,10 @@ impl Model {
                 parent_node.pzxid = zxid;
                 parent_node.children.insert(name);
                 let owner = if *ephemeral { session } else { 0 };
-                self.nodes
-                    .insert(path.clone(), MNode::new(zxid, time, owner, b"d".to_vec()));
+                self.nodes.insert(
+                    path.clone(),
+                    MNode::new(zxid, time, owner, Some(b"d".to_vec())),
+                );
                 Ok(format!("created {path}"))
             }
             MOp::Delete { path, version } => {
@@ -137,7 +143,7 @@ impl Model {
                 node.version += 1;
                 node.mzxid = zxid;
                 node.mtime = time;
-                node.data = vec![b'x'; node.version as usize % 5];
+                node.data = set_data_value(node.version);
                 Ok(format!("set {path}"))
             }
             MOp::Check { path, version } => {
@@ -264,7 +270,7 @@ impl MOp {
                 ephemeral,
             } => Op::Create {
                 path: path.clone(),
-                data: b"d".to_vec(),
+                data: Some(b"d".to_vec()),
                 acl: Acl::open_unsafe(),
                 mode: match (sequential, ephemeral) {
                     (false, false) => CreateMode::Persistent,
@@ -283,7 +289,7 @@ impl MOp {
                 let next = model.nodes.get(&path).map_or(0, |n| n.version + 1);
                 Op::SetData {
                     path,
-                    data: vec![b'x'; next as usize % 5],
+                    data: set_data_value(next),
                     version: *version,
                 }
             }
@@ -303,6 +309,15 @@ impl MOp {
                 Op::Multi(out)
             }
         }
+    }
+}
+
+/// The data a setData writes for a given new version: null, empty or a few bytes.
+fn set_data_value(version: i32) -> Option<Vec<u8>> {
+    match version.rem_euclid(4) as usize {
+        1 => None,
+        2 => Some(Vec::new()),
+        n => Some(vec![b'x'; n + 1]),
     }
 }
 
@@ -367,6 +382,10 @@ fn step() -> impl Strategy<Value = (MOp, i64, bool)> {
 fn check_agreement(tree: &DataTree, model: &Model) -> Result<(), TestCaseError> {
     for (path, node) in &model.nodes {
         prop_assert_eq!(tree.exists(path), Some(node.stat()), "stat of {}", path);
+        let data = tree
+            .get_data(path, &[])
+            .map(|(data, _)| data.map(<[u8]>::to_vec));
+        prop_assert_eq!(data, Ok(node.data.clone()), "data of {}", path);
         let (children, _) = tree
             .get_children(path, &[])
             .map_err(|e| TestCaseError::fail(format!("{e}")))?;

@@ -67,7 +67,7 @@ fn the_sequence_counter_sticks_at_i32_max_as_in_zookeeper() {
     h.next_zxid += 1;
     let txn = Txn::Create {
         path: "/w/x".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: Acl::open_unsafe(),
         ephemeral_owner: 0,
         parent_cversion: i32::MAX,
@@ -567,7 +567,7 @@ fn apply_is_total_on_txns_that_do_not_fit() {
         (
             Txn::SetData {
                 path: "/nope".into(),
-                data: vec![],
+                data: Some(vec![]),
                 version: 3,
             },
             ErrorCode::NoNode,
@@ -583,7 +583,7 @@ fn apply_is_total_on_txns_that_do_not_fit() {
         (
             Txn::Create {
                 path: "/x/y".into(),
-                data: vec![],
+                data: Some(vec![]),
                 acl: vec![],
                 ephemeral_owner: 0,
                 parent_cversion: 1,
@@ -593,7 +593,7 @@ fn apply_is_total_on_txns_that_do_not_fit() {
         (
             Txn::Create {
                 path: "bad".into(),
-                data: vec![],
+                data: Some(vec![]),
                 acl: vec![],
                 ephemeral_owner: 0,
                 parent_cversion: 1,
@@ -629,7 +629,7 @@ fn a_replayed_create_that_finds_its_node_still_advances_the_parent() {
     };
     let txn = Txn::Create {
         path: "/p/c".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: Acl::read_unsafe(),
         ephemeral_owner: 0,
         parent_cversion: 9,
@@ -680,13 +680,113 @@ fn txns_survive_serde() {
     let txn = Txn::Multi(vec![
         Txn::Create {
             path: "/a".into(),
-            data: vec![1, 2],
+            data: Some(vec![1, 2]),
             acl: Acl::open_unsafe(),
             ephemeral_owner: 5,
             parent_cversion: 3,
         },
         Txn::Error(ErrorCode::NoNode),
     ]);
+    let bytes = postcard::to_allocvec(&txn).unwrap_or_default();
+    assert_eq!(postcard::from_bytes::<Txn>(&bytes).ok(), Some(txn));
+}
+
+fn create_with(path: &str, data: Option<&[u8]>) -> Op {
+    Op::Create {
+        path: path.to_owned(),
+        data: data.map(<[u8]>::to_vec),
+        acl: Acl::open_unsafe(),
+        mode: CreateMode::Persistent,
+        ttl_ms: None,
+    }
+}
+
+fn set_with(path: &str, data: Option<&[u8]>) -> Op {
+    Op::SetData {
+        path: path.to_owned(),
+        data: data.map(<[u8]>::to_vec),
+        version: -1,
+    }
+}
+
+/// The data and dataLength getData reports.
+fn read(tree: &DataTree, path: &str) -> (Option<Vec<u8>>, i32) {
+    match tree.get_data(path, &[]) {
+        Ok((data, stat)) => (data.map(<[u8]>::to_vec), stat.data_length),
+        Err(err) => panic!("getData {path} failed: {err:?}"),
+    }
+}
+
+#[test]
+fn null_data_stays_null_as_in_zookeeper() {
+    // DataTree.createNode/setData keep a null byte[]; getData returns it, dataLength is 0.
+    let mut h = Harness::new();
+    let size = h.tree.approximate_data_size();
+    match h.run(&create_with("/n", None)) {
+        TxnResult::Created { stat, .. } => assert_eq!(stat.data_length, 0),
+        other => panic!("create failed: {other:?}"),
+    }
+    assert_eq!(read(&h.tree, "/n"), (None, 0));
+    assert_eq!(h.tree.exists("/n").map(|s| s.data_length), Some(0));
+    // Null data counts 0 bytes, as DataTree.getNodeSize.
+    assert_eq!(h.tree.approximate_data_size(), size + 2);
+
+    h.run(&set_with("/n", Some(b"abc")));
+    assert_eq!(read(&h.tree, "/n"), (Some(b"abc".to_vec()), 3));
+    match h.run(&set_with("/n", None)) {
+        TxnResult::SetData { stat, .. } => assert_eq!(stat.data_length, 0),
+        other => panic!("setData failed: {other:?}"),
+    }
+    assert_eq!(read(&h.tree, "/n"), (None, 0));
+    assert_eq!(h.tree.approximate_data_size(), size + 2);
+
+    // Empty data is not null.
+    h.run(&create_with("/e", Some(b"")));
+    assert_eq!(read(&h.tree, "/e"), (Some(Vec::new()), 0));
+    h.run(&set_with("/n", Some(b"")));
+    assert_eq!(read(&h.tree, "/n"), (Some(Vec::new()), 0));
+
+    // Inside a multi too.
+    let multi = Op::Multi(vec![
+        create_with("/m", Some(b"x")),
+        set_with("/m", None),
+        create_with("/m2", None),
+    ]);
+    assert!(matches!(h.run(&multi), TxnResult::Multi(_)));
+    assert_eq!(read(&h.tree, "/m"), (None, 0));
+    assert_eq!(read(&h.tree, "/m2"), (None, 0));
+}
+
+#[test]
+fn null_data_survives_snapshots_and_txn_serde() {
+    let mut h = Harness::new();
+    h.run(&create_with("/null", None));
+    h.run(&create_with("/empty", Some(b"")));
+    let snapshot = h.tree.to_snapshot();
+    let data_of = |path: &str| {
+        snapshot
+            .nodes
+            .iter()
+            .find(|n| n.path == path)
+            .map(|n| n.data.clone())
+    };
+    assert_eq!(data_of("/null"), Some(None));
+    assert_eq!(data_of("/empty"), Some(Some(Vec::new())));
+    let bytes = postcard::to_allocvec(&snapshot).unwrap_or_default();
+    let decoded = postcard::from_bytes(&bytes).ok();
+    assert_eq!(decoded.as_ref(), Some(&snapshot));
+    let restored = DataTree::from_snapshot(&snapshot, TreeConfig::default());
+    let Ok(restored) = restored else {
+        panic!("snapshot failed to load: {restored:?}");
+    };
+    assert_eq!(read(&restored, "/null"), (None, 0));
+    assert_eq!(read(&restored, "/empty"), (Some(Vec::new()), 0));
+
+    let txn = Txn::SetData {
+        path: "/null".into(),
+        data: None,
+        version: 1,
+    };
     let bytes = postcard::to_allocvec(&txn).unwrap_or_default();
     assert_eq!(postcard::from_bytes::<Txn>(&bytes).ok(), Some(txn));
 }

@@ -23,6 +23,11 @@ pub fn data() -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), 0..48)
 }
 
+/// Znode data: null (`None`, length -1 on the wire) as well as empty and non-empty buffers.
+pub fn znode_data() -> impl Strategy<Value = Option<Vec<u8>>> {
+    prop_oneof![1 => Just(None), 4 => data().prop_map(Some)]
+}
+
 pub fn names() -> impl Strategy<Value = Vec<String>> {
     vec(path(), 0..5)
 }
@@ -73,7 +78,7 @@ pub fn acl() -> impl Strategy<Value = Vec<Acl>> {
 }
 
 pub fn create_request() -> impl Strategy<Value = CreateRequest> {
-    (path(), data(), acl(), any::<i32>()).prop_map(|(path, data, acl, flags)| CreateRequest {
+    (path(), znode_data(), acl(), any::<i32>()).prop_map(|(path, data, acl, flags)| CreateRequest {
         path,
         data,
         acl,
@@ -82,15 +87,15 @@ pub fn create_request() -> impl Strategy<Value = CreateRequest> {
 }
 
 pub fn create_ttl_request() -> impl Strategy<Value = CreateTtlRequest> {
-    (path(), data(), acl(), any::<i32>(), any::<i64>()).prop_map(|(path, data, acl, flags, ttl)| {
-        CreateTtlRequest {
+    (path(), znode_data(), acl(), any::<i32>(), any::<i64>()).prop_map(
+        |(path, data, acl, flags, ttl)| CreateTtlRequest {
             path,
             data,
             acl,
             flags,
             ttl,
-        }
-    })
+        },
+    )
 }
 
 pub fn delete_request() -> impl Strategy<Value = DeleteRequest> {
@@ -98,7 +103,7 @@ pub fn delete_request() -> impl Strategy<Value = DeleteRequest> {
 }
 
 pub fn set_data_request() -> impl Strategy<Value = SetDataRequest> {
-    (path(), data(), any::<i32>()).prop_map(|(path, data, version)| SetDataRequest {
+    (path(), znode_data(), any::<i32>()).prop_map(|(path, data, version)| SetDataRequest {
         path,
         data,
         version,
@@ -257,7 +262,7 @@ pub fn create2_response() -> impl Strategy<Value = Create2Response> {
 }
 
 pub fn get_data_response() -> impl Strategy<Value = GetDataResponse> {
-    (data(), stat()).prop_map(|(data, stat)| GetDataResponse { data, stat })
+    (znode_data(), stat()).prop_map(|(data, stat)| GetDataResponse { data, stat })
 }
 
 pub fn multi_result() -> impl Strategy<Value = MultiResult> {

@@ -56,6 +56,10 @@ public class JuteVectors {
         emit("exists", new ExistsRequest("/a", true));
         emit("get_data", new GetDataRequest("/a", false));
         emit("set_data", new SetDataRequest("/a", data, 7));
+        // Null znode data (length -1), what the Java client sends for create/setData(path, null, ...).
+        emit("create_null_data", new CreateRequest("/n", null, ZooDefs.Ids.OPEN_ACL_UNSAFE, 0));
+        emit("create_ttl_null_data", new CreateTTLRequest("/n", null, ZooDefs.Ids.OPEN_ACL_UNSAFE, 5, 1000L));
+        emit("set_data_null", new SetDataRequest("/n", null, -1));
         emit("get_acl", new GetACLRequest("/a"));
         emit("set_acl", new SetACLRequest("/a", Arrays.asList(digest), 2));
         emit("get_children2", new GetChildren2Request("/a", true));
@@ -82,6 +86,9 @@ public class JuteVectors {
             Op.delete("/d", -1),
             Op.setData("/s", data, 4),
             Op.check("/k", 1))));
+        emit("multi_request_null_data", new MultiOperationRecord(Arrays.asList(
+            Op.create("/n", null, ZooDefs.Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT),
+            Op.setData("/n", null, -1))));
         emit("multi_read_request", new MultiOperationRecord(Arrays.asList(
             Op.getData("/g"), Op.getChildren("/h"))));
         MultiResponse multi = new MultiResponse();
@@ -99,6 +106,7 @@ public class JuteVectors {
         emit("create2_response", new Create2Response("/a", stat));
         emit("exists_response", new ExistsResponse(stat));
         emit("get_data_response", new GetDataResponse(data, stat));
+        emit("get_data_response_null", new GetDataResponse(null, stat));
         emit("get_acl_response", new GetACLResponse(Arrays.asList(digest), stat));
         emit("get_children_response", new GetChildrenResponse(Arrays.asList("a", "b")));
         emit("get_children2_response", new GetChildren2Response(Arrays.asList("a"), stat));

@@ -404,7 +404,11 @@ impl Core {
                     Ok((data, stat)) => {
                         self.io
                             .reply(id, xid, zxid, ErrorCode::Ok, received, |out| {
-                                out.write_buffer(data);
+                                // Null data (created or set as a null buffer) stays null.
+                                match data {
+                                    Some(data) => out.write_buffer(data),
+                                    None => out.write_null(),
+                                }
                                 stat.encode(out);
                             })
                     }
@@ -691,7 +695,7 @@ impl Core {
             let result = match op {
                 MultiOp::GetData(r) => match self.tree.get_data(&r.path, self.auth(id)) {
                     Ok((data, stat)) => MultiResult::GetData(GetDataResponse {
-                        data: data.to_vec(),
+                        data: data.map(<[u8]>::to_vec),
                         stat,
                     }),
                     Err(err) => MultiResult::error(err),

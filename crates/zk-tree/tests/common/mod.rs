@@ -117,7 +117,7 @@ impl Harness {
 pub(crate) fn create(path: &str, mode: CreateMode) -> Op {
     Op::Create {
         path: path.to_owned(),
-        data: b"data".to_vec(),
+        data: Some(b"data".to_vec()),
         acl: Acl::open_unsafe(),
         mode,
         ttl_ms: None,
@@ -127,7 +127,7 @@ pub(crate) fn create(path: &str, mode: CreateMode) -> Op {
 pub(crate) fn create_acl(path: &str, acl: Vec<Acl>) -> Op {
     Op::Create {
         path: path.to_owned(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl,
         mode: CreateMode::Persistent,
         ttl_ms: None,
@@ -137,7 +137,7 @@ pub(crate) fn create_acl(path: &str, acl: Vec<Acl>) -> Op {
 pub(crate) fn create_ttl(path: &str, mode: CreateMode, ttl_ms: Option<i64>) -> Op {
     Op::Create {
         path: path.to_owned(),
-        data: Vec::new(),
+        data: Some(Vec::new()),
         acl: Acl::open_unsafe(),
         mode,
         ttl_ms,
@@ -154,7 +154,7 @@ pub(crate) fn delete(path: &str, version: i32) -> Op {
 pub(crate) fn set_data(path: &str, data: &[u8], version: i32) -> Op {
     Op::SetData {
         path: path.to_owned(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         version,
     }
 }
