@@ -15,6 +15,9 @@
 //! * A lost reply to the create is recovered by the unique prefix (see [`super::queue`]).
 //! * With a client built with [`crate::ClientBuilder::renew_expired_session`], a contender
 //!   whose session expired re-enters the queue at the back on the new session.
+//! * The leader watches nothing (a watch on its own node would be a second watcher on it):
+//!   if someone else deletes the leader's node while its session lives, the leader learns it
+//!   only when it next re-reads the queue (after a reconnect).
 //! * [`WatchStrategy::Leader`] is the deliberately naive variant in which every contender
 //!   watches the leader's node: each leader change then notifies every contender (the herd
 //!   effect). It exists as a benchmark baseline.
