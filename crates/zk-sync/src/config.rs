@@ -93,6 +93,8 @@ pub enum Mutant {
     NoForwardingDuringSync,
     /// A follower logs a PROPOSAL that does not follow its last logged zxid (a gap).
     FollowerAcceptsGaps,
+    /// The leader proposes its own acceptedEpoch + 1, ignoring the learners' acceptedEpochs.
+    EpochIgnoresLearners,
     /// A follower receiving SNAP first truncates its log to nothing as a write of its own, so a
     /// crash before the snapshot is durable leaves it empty.
     SnapClearsLogFirst,

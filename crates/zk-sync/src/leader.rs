@@ -114,7 +114,11 @@ impl Zab {
         if !self.quorum_with_self(&contributors) {
             return;
         }
-        let max = l.contributions.values().copied().max().unwrap_or_default();
+        let max = if self.config.is(Mutant::EpochIgnoresLearners) {
+            self.accepted_epoch
+        } else {
+            l.contributions.values().copied().max().unwrap_or_default()
+        };
         let epoch = Epoch(max.0.max(self.accepted_epoch.0) + 1);
         info!(sid = %self.sid(), %epoch, "leader: new epoch fixed");
         self.accepted_epoch = epoch;

@@ -159,14 +159,12 @@ pub fn run_zab_seed_with(
                     inject_fault(&mut cluster, &mut rng, &world, &sids);
                     cluster.schedule_hook(now + rng.range(1, 2 * fault_gap_ms_mean), HOOK_FAULT);
                 }
-                HOOK_WRITE => {
-                    if final_write.is_none() {
-                        let txn = format!("w{proposed}").into_bytes();
-                        if cluster.propose(txn) {
-                            proposed += 1;
-                        }
-                        cluster.schedule_hook(now + rng.range(1, write_gap_ms_max), HOOK_WRITE);
+                HOOK_WRITE if final_write.is_none() => {
+                    let txn = format!("w{proposed}").into_bytes();
+                    if cluster.propose(txn) {
+                        proposed += 1;
                     }
+                    cluster.schedule_hook(now + rng.range(1, write_gap_ms_max), HOOK_WRITE);
                 }
                 HOOK_QUIET => {
                     faults_on = false;
