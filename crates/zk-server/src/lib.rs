@@ -41,6 +41,10 @@
 //!   3.8.4 added a READ check, ZOOKEEPER-2590). Watch notifications do require READ, as 3.8.4+.
 //! * Unknown opcodes answer UNIMPLEMENTED (zxid -1) and close; undecodable bodies answer
 //!   MARSHALLINGERROR (a multi also takes a zxid); undecodable auth packets close.
+//! * Null znode data (a -1 length buffer in create, createTTL or setData, what the Java client
+//!   sends for a null `byte[]`) stays null, as in every 3.8 release: getData (and a multiRead's
+//!   getData) answers a -1 length buffer and the Stat's `dataLength` is 0; empty data stays
+//!   empty (length 0).
 //! * A connection whose unwritten output passes 64 MiB is closed, and a connection's reader
 //!   waits while 1000 of its replies or 4 MiB are unwritten (ZooKeeper has no such bound).
 
