@@ -489,13 +489,11 @@ impl AuthFastLeaderElection {
         if self.resend_at.is_some_and(|at| now >= at) {
             self.resend_interval_ms =
                 (self.resend_interval_ms * 2).min(self.config.max_resend_interval_ms);
-            // ZooKeeper re-sends only once it has heard something; an observer always asks.
-            if !self.out_of_election.is_empty() || self.recv_set.len() > 1 || !self.is_participant()
-            {
-                self.send_notifications(now, out);
-            } else {
-                self.resend_at = Some(now + self.resend_interval_ms);
-            }
+            // ZooKeeper re-sends only once it has heard something (`recvset` of more than one
+            // vote, or an `outofelection` vote). A server whose first notifications were all
+            // acked by peers still LOOKING in an older round then never speaks again once those
+            // peers decide without it; the simulator found that, so we always re-send.
+            self.send_notifications(now, out);
         }
     }
 
@@ -518,9 +516,10 @@ impl AuthFastLeaderElection {
             if self.beats(backer.vote, self.proposal) {
                 self.finalize_at = None;
             } else {
-                // ZooKeeper drops it; we still count it, for every voter may now agree.
+                // ZooKeeper drops it; we still count agreement, for every voter may now agree.
                 if backer.state == ServerState::Looking
                     && backer.election_epoch == self.logical_clock
+                    && Some(backer.vote) == self.proposal
                 {
                     self.recv_set.insert(from, backer);
                     if self.agreeing().len() == self.config.quorum.voters().len() {
@@ -610,14 +609,37 @@ impl AuthFastLeaderElection {
         backer: Backer,
         out: &mut Vec<Action<AuthMessage>>,
     ) {
-        self.out_of_election.insert(from, backer);
         let leader = backer.vote.leader;
+        let same =
+            |b: &Backer| b.vote.leader == leader && b.vote.peer_epoch == backer.vote.peer_epoch;
+        if backer.election_epoch == self.logical_clock {
+            // Voters that decided in our own round: with our own vote they may form the quorum
+            // (FastLeaderElection's rule; this is how the elected leader learns it leads).
+            self.recv_set.insert(from, backer);
+            let round = self.logical_clock;
+            let agreeing: BTreeMap<Sid, Backer> = self
+                .recv_set
+                .iter()
+                .filter(|(_, b)| same(b) && b.election_epoch == round)
+                .map(|(&sid, &b)| (sid, b))
+                .collect();
+            let confirmed = if leader == self.me() {
+                true
+            } else {
+                agreeing
+                    .get(&leader)
+                    .is_some_and(|b| b.state == ServerState::Leading)
+            };
+            if confirmed && self.config.quorum.contains_quorum(agreeing.keys().copied()) {
+                self.decide(backer.vote, round, agreeing, out);
+                return;
+            }
+        }
+        self.out_of_election.insert(from, backer);
         let Some(leader_vote) = self
             .out_of_election
             .get(&leader)
-            .filter(|b| {
-                b.state == ServerState::Leading && b.vote.peer_epoch == backer.vote.peer_epoch
-            })
+            .filter(|b| b.state == ServerState::Leading && same(b))
             .copied()
         else {
             return;
@@ -625,9 +647,7 @@ impl AuthFastLeaderElection {
         let agreeing: BTreeMap<Sid, Backer> = self
             .out_of_election
             .iter()
-            .filter(|(_, b)| {
-                b.vote.leader == leader && b.vote.peer_epoch == leader_vote.vote.peer_epoch
-            })
+            .filter(|(_, b)| same(b))
             .map(|(&sid, &b)| (sid, b))
             .collect();
         if self.config.quorum.contains_quorum(agreeing.keys().copied()) {
@@ -638,6 +658,12 @@ impl AuthFastLeaderElection {
     fn finalize(&mut self, out: &mut Vec<Action<AuthMessage>>) {
         let proposal = self.proposal.expect("only a proposal can be finalized");
         let agreeing = self.agreeing();
+        if !self.config.quorum.contains_quorum(agreeing.keys().copied()) {
+            // Reordered datagrams replaced agreeing votes with older ones: keep looking.
+            debug!(sid = %self.me(), "the quorum dissolved during the finalize wait");
+            self.finalize_at = None;
+            return;
+        }
         self.decide(proposal, self.logical_clock, agreeing, out);
     }
 
@@ -658,7 +684,8 @@ impl AuthFastLeaderElection {
         self.decided = Some((vote, round));
         self.finalize_at = None;
         self.resend_at = None;
-        self.outgoing.clear();
+        // Exchanges under way finish (a peer may still need our last vote); exhausted ones are
+        // dropped now that we no longer look.
         self.recv_set.clear();
         self.out_of_election.clear();
         info!(sid = %self.me(), state = %self.state, leader = %vote.leader, round = %round, "election decided");

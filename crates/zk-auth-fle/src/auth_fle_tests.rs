@@ -707,6 +707,11 @@ fn a_decided_server_acks_with_its_decided_vote() {
         ));
     }
     assert_eq!(fle.state(), FOLLOWING);
+    // The exchanges under way finish, then no timer is left: a decided server never re-sends.
+    for _ in 0..10 {
+        let Some(at) = fle.deadline() else { break };
+        drop(tick(&mut fle, at.0));
+    }
     assert_eq!(fle.deadline(), None);
     let out = recv(
         &mut fle,

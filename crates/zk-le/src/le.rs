@@ -291,8 +291,9 @@ impl LeaderElection {
                 .or_default()
                 .insert(sid, backer);
         }
-        let own = Some(self.own_vote)
-            .filter(|own| self.is_participant() && self.config.quorum.can_lead(own.leader));
+        // The own vote is the floor even when this server cannot lead (weight 0): a vote never
+        // moves below the voter's own history, or it could back a leader behind it.
+        let own = Some(self.own_vote).filter(|_| self.is_participant());
         let best = supporters.keys().copied().chain(own).max();
         // Quorums intersect, so at most one candidate has a quorum; `rev` makes the choice
         // deterministic (the greatest) even so.

@@ -15,7 +15,9 @@
 //! prints the virtual-time election benchmarks of [`bench`](mod@bench). `README.md` lists what the
 //! simulator found in FastLeaderElection.
 
+pub mod algorithms;
 pub mod bench;
+pub mod bench_algorithms;
 pub mod invariants;
 pub mod rng;
 pub mod sim;

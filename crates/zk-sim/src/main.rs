@@ -1,10 +1,12 @@
 //! `zk-sim`: runs the deterministic election simulator over seeds, or prints the benchmarks.
 //!
 //! ```text
-//! zk-sim [--seeds A..B | --seed N] [--verbose] [--mutant NAME]
+//! zk-sim [--seeds A..B | --seed N] [--alg all|le|auth-fle|fle] [--verbose] [--mutant NAME]
 //! zk-sim bench
 //! ```
 //!
+//! `--alg` picks the election algorithm (`electionAlg` numbers work too); the default, `all`,
+//! runs every seed with each of the three.
 //! Every failing seed prints one line with the command that reproduces it; the last line is
 //! `sim: N passed, M failed`, and the exit status is non-zero when any seed failed. `--seed N`
 //! runs the seed twice and fails if the two trace hashes differ. `RUST_LOG` (with `--verbose`)
@@ -16,7 +18,8 @@ use std::process::ExitCode;
 use zk_elect::QuorumVerifier;
 use zk_fle::FastLeaderElection;
 use zk_proto::Sid;
-use zk_sim::{run_seed, Report, SimOptions};
+use zk_sim::algorithms::{run_algorithm_seed, Algorithm};
+use zk_sim::{run_seed, Report};
 
 /// Prints a line; a closed stdout (`| head`) is not an error worth a panic.
 macro_rules! say {
@@ -29,6 +32,7 @@ struct Args {
     seeds: std::ops::Range<u64>,
     single: bool,
     verbose: bool,
+    algorithms: Vec<Algorithm>,
     #[cfg(feature = "mutants")]
     mutant: Option<zk_fle::Mutant>,
 }
@@ -38,6 +42,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         seeds: 0..200,
         single: false,
         verbose: false,
+        algorithms: Algorithm::ALL.to_vec(),
         #[cfg(feature = "mutants")]
         mutant: None,
     };
@@ -60,6 +65,15 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 parsed.seeds = low..high;
             }
             "--verbose" | "-v" => parsed.verbose = true,
+            "--alg" => {
+                let value = iter.next().ok_or("--alg needs all, le, auth-fle or fle")?;
+                parsed.algorithms = match value.as_str() {
+                    "all" => Algorithm::ALL.to_vec(),
+                    name => vec![Algorithm::parse(name).ok_or(format!(
+                        "unknown algorithm {name:?} (all, le, auth-fle, fle)"
+                    ))?],
+                };
+            }
             #[cfg(feature = "mutants")]
             "--mutant" => {
                 let value = iter.next().ok_or("--mutant needs a name")?;
@@ -83,12 +97,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("bench") {
         say!("{}", zk_sim::bench::report().trim_end());
+        say!("");
+        say!("{}", zk_sim::bench_algorithms::report().trim_end());
         return ExitCode::SUCCESS;
     }
     let args = match parse(&args) {
         Ok(args) => args,
         Err(error) => {
-            eprintln!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--verbose]\n       zk-sim bench");
+            eprintln!("zk-sim: {error}\nusage: zk-sim [--seeds A..B | --seed N] [--alg all|le|auth-fle|fle] [--verbose]\n       zk-sim bench");
             return ExitCode::from(2);
         }
     };
@@ -107,35 +123,41 @@ fn main() -> ExitCode {
         }
         FastLeaderElection::new(config)
     };
-    let options = SimOptions::default();
     let (mut passed, mut failed) = (0u64, 0u64);
-    let mut settle_ms_max = 0;
-    for seed in args.seeds.clone() {
-        let report = run_seed(seed, &options, &factory);
-        let mut failure = report.violation.as_ref().map(ToString::to_string);
-        if args.single {
-            let again = run_seed(seed, &options, &factory);
-            if again.trace_hash != report.trace_hash {
-                failure.get_or_insert(format!(
-                    "Determinism: trace hash 0x{:016x} then 0x{:016x}",
-                    report.trace_hash, again.trace_hash
-                ));
+    for &algorithm in &args.algorithms {
+        let options = algorithm.options();
+        let run = |seed: u64| match algorithm {
+            Algorithm::FastLeaderElection => run_seed(seed, &options, &factory),
+            other => run_algorithm_seed(other, seed, &options),
+        };
+        let mut settle_ms_max = 0;
+        for seed in args.seeds.clone() {
+            let report = run(seed);
+            let mut failure = report.violation.as_ref().map(ToString::to_string);
+            if args.single {
+                let again = run(seed);
+                if again.trace_hash != report.trace_hash {
+                    failure.get_or_insert(format!(
+                        "Determinism: trace hash 0x{:016x} then 0x{:016x}",
+                        report.trace_hash, again.trace_hash
+                    ));
+                }
+                describe(algorithm, &report);
             }
-            describe(&report);
+            match failure {
+                None => {
+                    passed += 1;
+                    settle_ms_max = settle_ms_max.max(report.settle_ms.unwrap_or(0));
+                }
+                Some(failure) => {
+                    failed += 1;
+                    say!("seed {seed} ({algorithm}) failed: {failure}; reproduce: cargo xtask sim --seed {seed} --alg {algorithm}");
+                }
+            }
         }
-        match failure {
-            None => {
-                passed += 1;
-                settle_ms_max = settle_ms_max.max(report.settle_ms.unwrap_or(0));
-            }
-            Some(failure) => {
-                failed += 1;
-                say!("seed {seed} failed: {failure}; reproduce: cargo xtask sim --seed {seed}");
-            }
+        if !args.single {
+            say!("{algorithm}: slowest settle after faults stopped: {settle_ms_max} ms of virtual time");
         }
-    }
-    if !args.single {
-        say!("slowest settle after faults stopped: {settle_ms_max} ms of virtual time");
     }
     say!("sim: {passed} passed, {failed} failed");
     if failed == 0 {
@@ -145,8 +167,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn describe(report: &Report) {
-    say!("seed {}: {}", report.seed, report.world);
+fn describe(algorithm: Algorithm, report: &Report) {
+    say!("seed {} ({algorithm}): {}", report.seed, report.world);
     say!(
         "seed {}: trace hash 0x{:016x}, {} events, {} messages, {} decisions, ended at {} ms, settled {}",
         report.seed,

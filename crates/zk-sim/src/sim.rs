@@ -45,6 +45,9 @@ pub struct SimOptions {
     pub sync_limit_ms: u64,
     /// Upper bound on processed events, against livelock in the simulator itself.
     pub max_events: u64,
+    /// Datagram transport (LeaderElection, AuthFastLeaderElection over UDP): a lost message is
+    /// just lost; no connection breaks and nothing is re-sent on reconnection.
+    pub datagram: bool,
 }
 
 impl Default for SimOptions {
@@ -59,6 +62,7 @@ impl Default for SimOptions {
             init_limit_ms: 20_000,
             sync_limit_ms: 10_000,
             max_events: 2_000_000,
+            datagram: false,
         }
     }
 }
@@ -566,7 +570,7 @@ impl<'a, E: Election> Simulator<'a, E> {
             self.broken.insert(pair(from, to));
             return;
         }
-        if self.broken.contains(&pair(from, to)) {
+        if !self.options.datagram && self.broken.contains(&pair(from, to)) {
             // Reconnecting: the other side's send worker re-sends its last message.
             self.broken.remove(&pair(from, to));
             if let Some(last) = self.last_sent.get(&(to, from)).cloned() {
@@ -607,6 +611,9 @@ impl<'a, E: Election> Simulator<'a, E> {
     /// Re-establishes every broken connection whose ends are up and can reach each other, and
     /// re-sends the last message each end had sent over it.
     fn repair_all(&mut self) {
+        if self.options.datagram {
+            return;
+        }
         let repairable: Vec<(Sid, Sid)> = self
             .broken
             .iter()
