@@ -65,7 +65,7 @@ pub(crate) fn stat(
         out.push_str("Clients:\n");
         for conn in connections {
             conn.dump(&mut out, true);
-            out.push_str("\n\n");
+            out.push('\n');
         }
         out.push('\n');
     }

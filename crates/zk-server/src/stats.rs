@@ -64,6 +64,13 @@ impl Latency {
     }
 
     /// The average as ZooKeeper prints it: a Java double rounded to 4 decimals.
+    /// The average latency in whole milliseconds, as `cons` prints it (`ServerCnxn.getAvgLatency`
+    /// is a `long`).
+    pub(crate) fn avg_ms(&self) -> u64 {
+        let count = self.count.load(Relaxed);
+        self.total_ms.load(Relaxed).checked_div(count).unwrap_or(0)
+    }
+
     pub(crate) fn avg_text(&self) -> String {
         let count = self.count.load(Relaxed);
         let avg = if count == 0 {
@@ -236,7 +243,7 @@ impl ConnStats {
                 self.last_response_ms.load(Relaxed),
                 self.last_latency_ms.load(Relaxed),
                 self.latency.min_ms(),
-                self.latency.avg_text(),
+                self.latency.avg_ms(),
                 self.latency.max_ms(),
             );
         }
