@@ -288,7 +288,7 @@ fn run_counted(command: &mut Command, is_count: fn(&str) -> bool) -> Result<Stri
     }
     let status = child.wait().context("wait for the runner")?;
     if !status.success() {
-        bail!("{count} (exit {status})");
+        bail!("{count} ({status})");
     }
     Ok(count)
 }
