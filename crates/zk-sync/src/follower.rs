@@ -35,7 +35,7 @@ pub(crate) struct FollowerState {
     pub(crate) last_heard: Millis,
     /// The highest COMMIT received before UPTODATE.
     pub(crate) sync_commit: Zxid,
-    /// The last logged zxid when NEWLEADER arrived: later proposals are ACKed one by one.
+    /// The last logged zxid when NEWLEADER arrived.
     pub(crate) newleader_mark: Option<Zxid>,
     /// Proposals ACKed up to here.
     pub(crate) acked: Zxid,
@@ -271,7 +271,9 @@ impl Zab {
         let mark = self.last_logged_zxid();
         let f = self.follower();
         f.newleader_mark = Some(mark);
-        f.acked = mark;
+        // Proposals above the last COMMIT of the stream were outstanding at the leader: they
+        // are ACKed once durable, like any later proposal.
+        f.acked = f.sync_commit.min(mark);
         f.phase = Phase::NewLeaderPending;
         if self.config.is(Mutant::CurrentEpochBeforeDurable) {
             self.current_epoch = zxid.epoch();
@@ -311,9 +313,9 @@ impl Zab {
         f.phase = Phase::Broadcast;
         f.up_to_date = true;
         let epoch = f.epoch.expect("UPTODATE after LEADERINFO");
-        let upto = f
-            .sync_commit
-            .max(f.newleader_mark.expect("UPTODATE after NEWLEADER"));
+        // Only what the leader said is committed: the proposals it had outstanding came in
+        // the stream too, without a COMMIT.
+        let upto = f.sync_commit;
         info!(sid = %self.sid(), %epoch, "learner: UPTODATE, serving clients");
         let upto = upto.min(self.last_logged_zxid());
         self.commit_to(upto, out);

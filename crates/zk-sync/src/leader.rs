@@ -355,6 +355,14 @@ impl Zab {
                 });
             }
         }
+        // The learner's log may already hold committed proposals the stream did not resend
+        // (an empty DIFF after a restart): say explicitly how far everything is committed.
+        if committed > Zxid::ZERO {
+            out.push(Action::Send {
+                to,
+                msg: ZabMsg::Commit { zxid: committed },
+            });
+        }
         out.push(Action::Send {
             to,
             msg: ZabMsg::NewLeader {

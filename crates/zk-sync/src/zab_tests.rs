@@ -528,3 +528,66 @@ fn silent_leaders_and_lost_quorums_end_the_role() {
     let init_limit = alone.config.init_limit_ms();
     assert!(is_looking(&step(&mut alone, init_limit + 1, Input::Tick)));
 }
+
+#[test]
+fn outstanding_proposals_in_the_sync_stream_are_acked_not_committed_at_uptodate() {
+    // Found by the simulator: a learner joining an established leader receives the leader's
+    // outstanding proposals before NEWLEADER, without COMMIT. It must not deliver them at
+    // UPTODATE, and must ACK them once durable, or the leader can never commit them.
+    let mut zab = machine(2, &[1, 2, 3], &[z(3, 1)], 2, 2);
+    follow(&mut zab, 1);
+    recv(&mut zab, 1, 1, ZabMsg::LeaderInfo { epoch: Epoch(3) });
+    // (packet, expected actions, why)
+    let table = [
+        (
+            ZabMsg::Diff { zxid: z(3, 2) },
+            vec![],
+            "DIFF opens the stream",
+        ),
+        (
+            ZabMsg::Proposal {
+                zxid: z(3, 2),
+                txn: vec![2],
+            },
+            vec![Action::Append(vec![Entry {
+                zxid: z(3, 2),
+                txn: vec![2],
+            }])],
+            "outstanding at the leader",
+        ),
+        (
+            ZabMsg::Commit { zxid: z(3, 1) },
+            vec![],
+            "z(3, 1) is committed",
+        ),
+        (
+            ZabMsg::NewLeader { zxid: z(3, 0) },
+            vec![],
+            "waits for durability",
+        ),
+    ];
+    for (msg, expected, why) in table {
+        assert_eq!(recv(&mut zab, 2, 1, msg), expected, "{why}");
+    }
+    let out = step(&mut zab, 3, Input::Persisted { up_to: z(3, 2) });
+    let acks: Vec<Zxid> = sent(&out)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            ZabMsg::Ack { zxid } => Some(zxid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        acks,
+        vec![z(3, 0), z(3, 2)],
+        "NEWLEADER, then the outstanding proposal"
+    );
+    let out = recv(&mut zab, 4, 1, ZabMsg::UpToDate);
+    assert_eq!(
+        out,
+        vec![
+            Action::Commit(z(3, 1)),
+            Action::ServeClients { epoch: Epoch(3) }
+        ]
+    );
+}

@@ -234,6 +234,29 @@ impl ZabCluster {
         (disk.accepted_epoch, disk.current_epoch)
     }
 
+    /// One line per server: state, epochs, last logged, committed and delivered zxids.
+    pub fn describe(&self) -> String {
+        let mut lines = Vec::new();
+        for (sid, server) in &self.servers {
+            let line = match &server.zab {
+                None => format!("{sid}: down"),
+                Some(zab) => format!(
+                    "{sid}: {} serving {:?}, accepted {} current {}, last {} committed {}, delivered {}, {} writes pending",
+                    zab.state(),
+                    zab.serving_epoch(),
+                    zab.accepted_epoch(),
+                    zab.current_epoch(),
+                    zab.last_logged_zxid(),
+                    zab.committed_zxid(),
+                    server.delivered.last().map_or(Zxid::ZERO, |e| e.zxid),
+                    server.pending.len(),
+                ),
+            };
+            lines.push(line);
+        }
+        lines.join("\n")
+    }
+
     /// Whether `sids` contain a quorum of voters.
     pub fn quorum_contains(&self, sids: impl IntoIterator<Item = Sid>) -> bool {
         self.quorum

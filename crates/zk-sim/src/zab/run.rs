@@ -146,8 +146,10 @@ pub fn run_zab_seed_with(
             outcome = Err(Violation {
                 invariant: "Settles",
                 detail: format!(
-                    "no write committed on a quorum {LIVENESS_BOUND_MS} ms after faults stopped (leader {:?})",
-                    cluster.established_leader()
+                    "no write committed on a quorum {LIVENESS_BOUND_MS} ms after faults stopped (leader {:?}, final write proposed: {})\n{}",
+                    cluster.established_leader(),
+                    final_write.is_some(),
+                    cluster.describe()
                 ),
             });
             break;
