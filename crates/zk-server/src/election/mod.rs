@@ -19,6 +19,7 @@ pub mod handshake;
 pub mod queue;
 mod sync;
 pub mod transport;
+pub mod udp;
 
 pub use driver::ElectionDriver;
 pub use transport::{ElectionTransport, Inbound, TransportConfig};

@@ -1,0 +1,323 @@
+//! The UDP transport of LeaderElection (quorum port) and AuthFastLeaderElection (election port),
+//! and a driver that steps either machine over it on tokio's clock.
+//!
+//! One tokio `UdpSocket` per algorithm. A datagram is the sender's sid (big-endian `u64`)
+//! followed by the algorithm's own encoding ([`zk_le::LeMessage::encode`],
+//! [`zk_auth_fle::AuthMessage::encode`]); for AuthFastLeaderElection the MAC binds that sid. A
+//! receive task decodes datagrams from known peers into a bounded inbound queue, and a send task
+//! drains a bounded send queue; both drop (and count) what does not fit, as a datagram network
+//! may, and the algorithms retransmit. No connection, no handshake, no reconnection.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, Duration, Instant};
+use tracing::{debug, warn};
+use zk_auth_fle::AuthMessage;
+use zk_elect::{Action, Election, Input, Millis, Outcome};
+use zk_le::LeMessage;
+use zk_proto::{Epoch, Sid, Zxid};
+
+/// The largest datagram sent or accepted (ours are well under 200 bytes).
+pub const DATAGRAM_LEN_MAX: usize = 512;
+
+/// A message that travels as one datagram body.
+pub trait DatagramMessage: Sized + Send + 'static {
+    /// The datagram body.
+    fn encode_datagram(&self) -> Vec<u8>;
+    /// The message of a datagram body, or why not.
+    fn decode_datagram(bytes: &[u8]) -> Result<Self, String>;
+}
+
+impl DatagramMessage for LeMessage {
+    fn encode_datagram(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn decode_datagram(bytes: &[u8]) -> Result<LeMessage, String> {
+        LeMessage::decode(bytes).map_err(|error| error.to_string())
+    }
+}
+
+impl DatagramMessage for AuthMessage {
+    fn encode_datagram(&self) -> Vec<u8> {
+        self.encode()
+    }
+    fn decode_datagram(bytes: &[u8]) -> Result<AuthMessage, String> {
+        AuthMessage::decode(bytes).map_err(|error| error.to_string())
+    }
+}
+
+/// How the UDP transport behaves.
+#[derive(Clone, Debug)]
+pub struct UdpConfig {
+    /// This server's sid.
+    pub sid: Sid,
+    /// The address of every other server on this algorithm's port.
+    pub peers: BTreeMap<Sid, SocketAddr>,
+    /// Datagrams queued for sending before new ones are dropped.
+    pub send_queue_capacity: usize,
+    /// Received messages buffered for the driver before new ones are dropped.
+    pub inbound_capacity: usize,
+}
+
+impl UdpConfig {
+    /// Queues of `2 * (peers + 1)` datagrams, ZooKeeper's AuthFastLeaderElection sizing.
+    pub fn new(sid: Sid, peers: BTreeMap<Sid, SocketAddr>) -> UdpConfig {
+        let capacity = 2 * (peers.len() + 1);
+        UdpConfig {
+            sid,
+            peers,
+            send_queue_capacity: capacity.max(16),
+            inbound_capacity: capacity.max(16),
+        }
+    }
+}
+
+/// A received message and its sender.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpInbound<M> {
+    /// The sid the datagram names (AuthFastLeaderElection's MAC checks it).
+    pub from: Sid,
+    /// The message.
+    pub msg: M,
+}
+
+/// The sending half of the transport, shared with the driver.
+pub struct UdpTransport<M> {
+    sid: Sid,
+    outbound: mpsc::Sender<(SocketAddr, Vec<u8>)>,
+    peers: BTreeMap<Sid, SocketAddr>,
+    dropped: Arc<AtomicU64>,
+    tasks: Vec<JoinHandle<()>>,
+    _message: core::marker::PhantomData<fn(M)>,
+}
+
+impl<M: DatagramMessage> UdpTransport<M> {
+    /// Starts the receive and send tasks on `socket`; returns the transport and its inbound
+    /// queue.
+    pub fn start(
+        socket: UdpSocket,
+        config: UdpConfig,
+    ) -> (UdpTransport<M>, mpsc::Receiver<UdpInbound<M>>) {
+        let socket = Arc::new(socket);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let (inbound_tx, inbound) = mpsc::channel(config.inbound_capacity.max(1));
+        let (outbound, mut outbound_rx) =
+            mpsc::channel::<(SocketAddr, Vec<u8>)>(config.send_queue_capacity.max(1));
+        let by_sid = config.peers.clone();
+        let receiver = {
+            let socket = socket.clone();
+            let dropped = dropped.clone();
+            let me = config.sid;
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; DATAGRAM_LEN_MAX + 1];
+                loop {
+                    let (len, source) = match socket.recv_from(&mut buffer).await {
+                        Ok(received) => received,
+                        Err(error) => {
+                            // ICMP errors from a peer that is down surface here on some systems.
+                            debug!(sid = %me, %error, "udp receive error");
+                            continue;
+                        }
+                    };
+                    let Some(inbound) = parse::<M>(&buffer[..len], &by_sid, source, me) else {
+                        continue;
+                    };
+                    if inbound_tx.try_send(inbound).is_err() {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                        if inbound_tx.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            })
+        };
+        let sender = {
+            let me = config.sid;
+            tokio::spawn(async move {
+                while let Some((to, bytes)) = outbound_rx.recv().await {
+                    if let Err(error) = socket.send_to(&bytes, to).await {
+                        debug!(sid = %me, %to, %error, "udp send error");
+                    }
+                }
+            })
+        };
+        let transport = UdpTransport {
+            sid: config.sid,
+            outbound,
+            peers: config.peers,
+            dropped,
+            tasks: vec![receiver, sender],
+            _message: core::marker::PhantomData,
+        };
+        (transport, inbound)
+    }
+
+    /// This server's sid.
+    pub fn sid(&self) -> Sid {
+        self.sid
+    }
+
+    /// Queues `msg` for `to`; dropped (and counted) when the queue is full or `to` is unknown.
+    pub fn send(&self, to: Sid, msg: &M) {
+        let Some(&address) = self.peers.get(&to) else {
+            warn!(sid = %self.sid, %to, "no address for peer: datagram dropped");
+            return;
+        };
+        let mut bytes = self.sid.0.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&msg.encode_datagram());
+        if self.outbound.try_send((address, bytes)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Datagrams dropped because a queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl<M> Drop for UdpTransport<M> {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// A datagram from a known peer, decoded; `None` (logged) for anything else.
+fn parse<M: DatagramMessage>(
+    bytes: &[u8],
+    peers: &BTreeMap<Sid, SocketAddr>,
+    source: SocketAddr,
+    me: Sid,
+) -> Option<UdpInbound<M>> {
+    if bytes.len() > DATAGRAM_LEN_MAX || bytes.len() < 8 {
+        debug!(sid = %me, %source, len = bytes.len(), "datagram of a bad length: dropped");
+        return None;
+    }
+    let (sid_bytes, body) = bytes.split_at(8);
+    let from = Sid(u64::from_be_bytes(
+        sid_bytes.try_into().expect("eight bytes"),
+    ));
+    if !peers.contains_key(&from) {
+        debug!(sid = %me, %source, %from, "datagram naming an unknown server: dropped");
+        return None;
+    }
+    match M::decode_datagram(body) {
+        Ok(msg) => Some(UdpInbound { from, msg }),
+        Err(error) => {
+            debug!(sid = %me, %source, %from, %error, "undecodable datagram: dropped");
+            None
+        }
+    }
+}
+
+/// A running election over UDP for one server.
+pub struct UdpElectionDriver {
+    outcome: watch::Receiver<Option<Outcome>>,
+    task: JoinHandle<()>,
+}
+
+impl UdpElectionDriver {
+    /// Starts looking for a leader with `machine`; `voters` receive broadcasts.
+    pub fn spawn<E>(
+        transport: UdpTransport<E::Msg>,
+        inbound: mpsc::Receiver<UdpInbound<E::Msg>>,
+        machine: E,
+        voters: Vec<Sid>,
+        last_zxid: Zxid,
+        peer_epoch: Epoch,
+    ) -> UdpElectionDriver
+    where
+        E: Election + Send + 'static,
+        E::Msg: DatagramMessage,
+    {
+        let (outcome_tx, outcome) = watch::channel(None);
+        let task = tokio::spawn(run(
+            transport, inbound, machine, voters, last_zxid, peer_epoch, outcome_tx,
+        ));
+        UdpElectionDriver { outcome, task }
+    }
+
+    /// Waits for the decision.
+    pub async fn decided(&mut self) -> Outcome {
+        loop {
+            if let Some(outcome) = self.outcome.borrow_and_update().clone() {
+                return outcome;
+            }
+            if self.outcome.changed().await.is_err() {
+                panic!("the election driver stopped before deciding");
+            }
+        }
+    }
+}
+
+impl Drop for UdpElectionDriver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The loop: one input at a time, then the actions in order. It keeps running after the
+/// decision, answering peers still LOOKING.
+async fn run<E>(
+    transport: UdpTransport<E::Msg>,
+    mut inbound: mpsc::Receiver<UdpInbound<E::Msg>>,
+    mut machine: E,
+    voters: Vec<Sid>,
+    last_zxid: Zxid,
+    peer_epoch: Epoch,
+    outcome: watch::Sender<Option<Outcome>>,
+) where
+    E: Election,
+    E::Msg: DatagramMessage,
+{
+    let start = Instant::now();
+    let now = || Millis(start.elapsed().as_millis() as u64);
+    let mut out = Vec::new();
+    machine.step(
+        now(),
+        Input::Start {
+            last_zxid,
+            peer_epoch,
+        },
+        &mut out,
+    );
+    loop {
+        for action in out.drain(..) {
+            match action {
+                Action::Send { to, msg } => transport.send(to, &msg),
+                Action::Broadcast(msg) => {
+                    for &to in voters.iter().filter(|&&to| to != transport.sid()) {
+                        transport.send(to, &msg);
+                    }
+                }
+                Action::Decided(decision) => {
+                    let _ = outcome.send(Some(decision));
+                }
+            }
+        }
+        let deadline = machine
+            .deadline()
+            .map(|at| start + Duration::from_millis(at.0));
+        tokio::select! {
+            received = inbound.recv() => match received {
+                Some(UdpInbound { from, msg }) => machine.step(now(), Input::Recv { from, msg }, &mut out),
+                None => return,
+            },
+            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() => {
+                machine.step(now(), Input::Tick, &mut out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "udp_tests.rs"]
+mod tests;
