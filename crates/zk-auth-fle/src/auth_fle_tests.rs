@@ -784,3 +784,62 @@ fn keyed_ensembles_elect_the_greatest_vote_and_a_restarted_server_rejoins() {
         assert_eq!(net.outcome(Sid(4)).unwrap().vote.leader, Sid(2), "{mode:?}");
     }
 }
+
+#[test]
+fn an_observer_learns_from_acks_and_is_never_counted() {
+    let (mut observer, out) = started(9, 0, 0, Mode::Plain);
+    assert_eq!(observer.proposal(), None, "an observer proposes nobody");
+    assert_eq!(
+        sent_to(&out, 1).len(),
+        1,
+        "it notifies the voters to hear their votes"
+    );
+    let established = vote(4, 9, 2);
+    let mut last = Vec::new();
+    for (from, state) in [(2, FOLLOWING), (3, FOLLOWING), (4, LEADING)] {
+        let tag = observer.outstanding_tag(Sid(from)).unwrap();
+        let ack = Body::Ack {
+            tag,
+            state,
+            vote: established,
+            election_epoch: ElectionEpoch(3),
+            challenge: None,
+        };
+        last = recv(&mut observer, 10, from, sealed(ack, from, 9, Mode::Plain));
+    }
+    assert_eq!(
+        decided(&last).map(|o| (o.state, o.vote)),
+        Some((ServerState::Observing, established))
+    );
+    // A voter acks an observer's notification but does not count it.
+    let (mut voter, _) = started(1, 5, 1, Mode::Plain);
+    let out = recv(
+        &mut voter,
+        10,
+        9,
+        sealed(notification(3, vote(9, 99, 9), 1, None), 9, 1, Mode::Plain),
+    );
+    assert!(matches!(
+        sent_to(&out, 9).as_slice(),
+        [Body::Ack { state: LOOKING, .. }]
+    ));
+    assert_eq!(voter.proposal(), Some(vote(1, 5, 1)));
+}
+
+#[test]
+fn messages_before_start_are_dropped() {
+    let mut fle = AuthFastLeaderElection::new(config(1, Mode::Challenge));
+    let out = recv(
+        &mut fle,
+        0,
+        2,
+        sealed(
+            Body::ChallengeRequest { tag: Tag(1) },
+            2,
+            1,
+            Mode::Challenge,
+        ),
+    );
+    assert!(out.is_empty());
+    assert_eq!(fle.deadline(), None);
+}

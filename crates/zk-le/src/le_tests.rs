@@ -481,3 +481,44 @@ fn a_cold_ensemble_elects_the_greatest_vote_and_a_restarted_server_rejoins_it() 
     assert_eq!(net.outcome(Sid(4)).unwrap().state, FOLLOWING);
     assert_eq!(net.outcome(Sid(4)).unwrap().vote.leader, Sid(2));
 }
+
+#[test]
+fn replies_after_the_decision_and_messages_before_start_change_nothing() {
+    let mut fresh = machine(1);
+    let request = LeMessage::Request {
+        id: RequestId { xid: 1, round: 1 },
+    };
+    assert!(step(
+        &mut fresh,
+        0,
+        Input::Recv {
+            from: Sid(2),
+            msg: request
+        }
+    )
+    .is_empty());
+    assert_eq!(fresh.deadline(), None, "no timer before start");
+    let (mut le, out) = after_round(
+        vote(1, 0, 0),
+        &[(2, LOOKING, vote(1, 0, 0)), (3, LOOKING, vote(1, 0, 0))],
+    );
+    assert_eq!(decided(&out).map(|o| o.state), Some(LEADING));
+    let late = LeMessage::Response {
+        id: RequestId { xid: 0, round: 1 },
+        state: LOOKING,
+        vote: vote(5, 99, 9),
+    };
+    assert!(step(
+        &mut le,
+        100,
+        Input::Recv {
+            from: Sid(5),
+            msg: late
+        }
+    )
+    .is_empty());
+    assert_eq!(
+        (le.state(), le.decided_vote()),
+        (LEADING, Some(vote(1, 0, 0)))
+    );
+}
