@@ -21,6 +21,9 @@ pub struct LeConfig {
     pub poll_timeout_ms: u64,
     /// How long to wait after an undecided round before polling again.
     pub round_interval_ms: u64,
+    /// A deliberately broken variant, for mutation tests of the simulator's checkers.
+    #[cfg(feature = "mutants")]
+    pub mutant: Option<Mutant>,
 }
 
 impl LeConfig {
@@ -33,6 +36,17 @@ impl LeConfig {
             seed,
             poll_timeout_ms: POLL_TIMEOUT_MS,
             round_interval_ms: ROUND_INTERVAL_MS,
+            #[cfg(feature = "mutants")]
+            mutant: None,
         }
     }
+}
+
+/// Deliberate bugs (feature `mutants`, test-only) that the simulator's checkers must catch.
+#[cfg(feature = "mutants")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutant {
+    /// ZooKeeper's own rule: move to the greatest (zxid, sid) among the valid votes, ignoring
+    /// the peer epoch and letting the vote drop below the voter's own.
+    ZooKeeperVoteOrder,
 }

@@ -295,6 +295,15 @@ impl LeaderElection {
         // moves below the voter's own history, or it could back a leader behind it.
         let own = Some(self.own_vote).filter(|_| self.is_participant());
         let best = supporters.keys().copied().chain(own).max();
+        #[cfg(feature = "mutants")]
+        let best = if self.config.mutant == Some(crate::config::Mutant::ZooKeeperVoteOrder) {
+            supporters
+                .keys()
+                .copied()
+                .max_by_key(|vote| (vote.zxid, vote.leader))
+        } else {
+            best
+        };
         // Quorums intersect, so at most one candidate has a quorum; `rev` makes the choice
         // deterministic (the greatest) even so.
         let winner = supporters

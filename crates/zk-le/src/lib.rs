@@ -32,6 +32,8 @@ pub mod message;
 mod rng;
 
 pub use config::LeConfig;
+#[cfg(feature = "mutants")]
+pub use config::Mutant;
 pub use error::DecodeError;
 pub use le::LeaderElection;
 pub use message::{LeMessage, RequestId, WIRE_VERSION};

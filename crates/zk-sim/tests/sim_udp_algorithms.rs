@@ -80,3 +80,26 @@ fn algorithms_parse_by_name_and_election_alg_number() {
         assert_eq!(Algorithm::parse(text), expected, "{text}");
     }
 }
+
+#[test]
+fn zookeepers_leader_election_vote_rule_is_caught_within_the_ci_budget() {
+    use zk_elect::QuorumVerifier;
+    use zk_le::{LeConfig, LeaderElection, Mutant};
+    use zk_proto::Sid;
+    use zk_sim::{Simulator, World};
+
+    let options = Algorithm::LeaderElection.options();
+    let caught = (0..2000).find_map(|seed| {
+        let factory = |sid: Sid, quorum: &QuorumVerifier| {
+            let mut config = LeConfig::new(sid, quorum.clone(), seed ^ sid.0);
+            config.mutant = Some(Mutant::ZooKeeperVoteOrder);
+            LeaderElection::new(config)
+        };
+        let report = Simulator::new(World::draw(seed), options.clone(), &factory).run();
+        report
+            .violation
+            .map(|violation| (seed, violation.invariant))
+    });
+    let (seed, invariant) = caught.expect("caught");
+    assert_eq!(invariant, "LeaderNotBehind", "seed {seed}");
+}
