@@ -213,6 +213,11 @@ impl ZabCluster {
         self.servers[&sid].zab.as_ref()
     }
 
+    /// Whether the server has history writes that are not durable yet.
+    pub fn has_pending_writes(&self, sid: Sid) -> bool {
+        !self.servers[&sid].pending.is_empty()
+    }
+
     /// Whether the server is running.
     pub fn is_up(&self, sid: Sid) -> bool {
         self.servers[&sid].zab.is_some()
