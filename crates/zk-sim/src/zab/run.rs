@@ -206,8 +206,13 @@ pub fn run_zab_seed_with(
         end_ms: cluster.now_ms(),
         violation,
         world: format!(
-            "{}, delay 1..={delay_ms_max} ms, fsync 1..={fsync_ms_max} ms, commitLogCount {commit_log_count}",
-            world.summary()
+            "{} servers (observers {:?}, {} quorum), fault phase {fault_phase_ms} ms, delay 1..={delay_ms_max} ms, fsync 1..={fsync_ms_max} ms, commitLogCount {commit_log_count}, write gap up to {write_gap_ms_max} ms",
+            world.servers.len(),
+            observers.iter().map(|s| s.0).collect::<Vec<_>>(),
+            match world.quorum {
+                QuorumVerifier::Majority(_) => "majority",
+                QuorumVerifier::Hierarchical(_) => "hierarchical",
+            },
         ),
     }
 }
