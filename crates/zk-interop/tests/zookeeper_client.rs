@@ -545,7 +545,8 @@ async fn container_and_ttl_nodes_can_be_created() {
 /// new ones are refused, so the client behind it loses the server without closing its session.
 struct Proxy {
     addr: std::net::SocketAddr,
-    tasks: tokio::task::JoinSet<()>,
+    listener: tokio::task::JoinHandle<()>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
 }
 
 impl Proxy {
@@ -553,25 +554,100 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream = addr();
         let addr = listener.local_addr().unwrap();
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let handles = connections.clone();
+        let listener = tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
-                connections.spawn(async move {
+                let forward = tokio::spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
                 });
+                handles.lock().unwrap().push(forward.abort_handle());
             }
         });
-        Proxy { addr, tasks }
+        Proxy {
+            addr,
+            listener,
+            connections,
+        }
+    }
+
+    /// Drops every forwarded connection; new connections are still accepted.
+    fn sever(&self) {
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
     }
 
     /// Drops every forwarded connection and stops listening.
     fn cut(&mut self) {
-        self.tasks.abort_all();
+        self.listener.abort();
+        self.sever();
     }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs a running server: cargo xtask conformance runs them"]
+async fn watches_survive_a_reconnect() {
+    let observer = connect().await;
+    let root = fresh_root(&observer, "reconnect").await;
+    let changed = format!("{root}/changed");
+    let parent = format!("{root}/parent");
+    observer.create(&changed, b"", PERSISTENT).await.unwrap();
+    observer.create(&parent, b"", PERSISTENT).await.unwrap();
+
+    let proxy = Proxy::start().await;
+    let client = within(
+        zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(20))
+            .connect(&proxy.addr.to_string()),
+    )
+    .await
+    .unwrap();
+    let session = client.session_id();
+    client
+        .create(&format!("{root}/eph"), b"", EPHEMERAL)
+        .await
+        .unwrap();
+    let (_, _, data_watcher) = client.get_and_watch_data(&changed).await.unwrap();
+    let (_, child_watcher) = client.list_and_watch_children(&parent).await.unwrap();
+    let mut states = client.state_watcher();
+
+    // The connection breaks; the client reconnects with its session and re-registers its
+    // one-shot watches with SetWatches, pipelined behind the ConnectRequest. (Persistent
+    // watches are not covered: zookeeper-client 0.11.2 never sends SetWatches2 because
+    // `resend_watches` computes `index.max(index)`.)
+    proxy.sever();
+    observer.set_data(&changed, b"changed", None).await.unwrap();
+    let event = within(data_watcher.changed()).await;
+    assert_eq!(event.event_type, zk::EventType::NodeDataChanged);
+    assert_eq!(event.path, changed);
+
+    within(async { while states.changed().await != zk::SessionState::SyncConnected {} }).await;
+    assert_eq!(client.session_id(), session);
+    observer
+        .create(&format!("{parent}/child"), b"", PERSISTENT)
+        .await
+        .unwrap();
+    let event = within(child_watcher.changed()).await;
+    assert_eq!(event.event_type, zk::EventType::NodeChildrenChanged);
+    assert_eq!(event.path, parent);
+    let eph = observer
+        .check_stat(&format!("{root}/eph"))
+        .await
+        .unwrap()
+        .expect("the ephemeral survives a reconnect");
+    assert_eq!(eph.ephemeral_owner, session.0);
+    drop(client);
+    remove_tree(&observer, &root).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
