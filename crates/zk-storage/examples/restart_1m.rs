@@ -3,7 +3,8 @@
 //! process and prints the time of each step. Asserts nothing; run it in release mode.
 //!
 //! `cargo run --release -p zk-storage --example restart_1m -- [DIR] [NODES]`
-//! (`--restart DIR` only measures the restart of an existing data directory.)
+//! (`--restart DIR` only measures the restart of an existing data directory; `--keep` after the
+//! arguments keeps the data directory for it.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,18 +63,22 @@ fn restart(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let decoded = format::decode_snapshot_body(body)?;
     let decode = start.elapsed();
     let start = Instant::now();
-    let rebuilt = DataTree::from_snapshot(&decoded.tree, Default::default())?;
+    let rebuilt = DataTree::from_snapshot_owned(decoded.tree, Default::default())?;
     let rebuild = start.elapsed();
     println!(
         "parts: read {} MiB {read:?}, CRC {crc:?}, decode {decode:?}, DataTree::from_snapshot {rebuild:?}",
         bytes.len() >> 20
     );
-    drop((rebuilt, decoded));
+    drop(rebuilt);
     Ok(())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let keep = args.last().map(String::as_str) == Some("--keep");
+    if keep {
+        args.pop();
+    }
     if args.first().map(String::as_str) == Some("--restart") {
         let dir = args.get(1).ok_or("--restart needs a directory")?;
         return restart(Path::new(dir));
@@ -153,7 +158,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .arg("--restart")
         .arg(&dir)
         .status()?;
-    std::fs::remove_dir_all(&dir)?;
+    if keep {
+        println!("kept {}", dir.display());
+    } else {
+        std::fs::remove_dir_all(&dir)?;
+    }
     if !status.success() {
         return Err(format!("the restart failed: {status}").into());
     }

@@ -147,8 +147,9 @@ pub fn recover(
     let mut loaded = None;
     for (zxid, path) in listing.snapshots.iter().rev().take(SNAPSHOT_CANDIDATES_MAX) {
         match read_snapshot(fs, path).and_then(|snapshot| {
-            DataTree::from_snapshot(&snapshot.body.tree, tree_config)
-                .map(|tree| (snapshot, tree))
+            let zxid = snapshot.zxid;
+            DataTree::from_snapshot_owned(snapshot.body.tree, tree_config)
+                .map(|tree| ((zxid, snapshot.body.sessions), tree))
                 .map_err(|e| StorageError::BadTree {
                     path: path.clone(),
                     reason: e.to_string(),
@@ -178,9 +179,9 @@ pub fn recover(
             reason,
         });
     };
-    let snapshot_zxid = snapshot.zxid;
+    let (snapshot_zxid, snapshot_sessions) = snapshot;
     info!(%snapshot_zxid, nodes = tree.node_count(), "snapshot loaded");
-    let mut sessions: BTreeMap<SessionId, i32> = snapshot.body.sessions.into_iter().collect();
+    let mut sessions: BTreeMap<SessionId, i32> = snapshot_sessions.into_iter().collect();
     let mut last_zxid = snapshot_zxid;
     let mut txns_replayed = 0;
     let mut torn_bytes = 0;

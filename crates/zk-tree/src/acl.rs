@@ -199,21 +199,26 @@ pub(crate) struct AclRef(pub(crate) u32);
 impl AclCache {
     /// Interns a list and counts one more user of it.
     pub(crate) fn intern(&mut self, acl: &[Acl]) -> AclRef {
+        self.intern_n(acl, 1)
+    }
+
+    /// Interns a list and counts `users` more users of it (`users` > 0).
+    pub(crate) fn intern_n(&mut self, acl: &[Acl], users: u64) -> AclRef {
         if let Some(&slot) = self.index.get(acl) {
             if let Some(Some((_, count))) = self.slots.get_mut(slot as usize) {
-                *count += 1;
+                *count += users;
             }
             return AclRef(slot);
         }
         let shared: SharedAcl = Arc::from(acl);
         let slot = match self.free.pop() {
             Some(slot) => {
-                self.slots[slot as usize] = Some((shared.clone(), 1));
+                self.slots[slot as usize] = Some((shared.clone(), users));
                 slot
             }
             None => {
                 let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-                self.slots.push(Some((shared.clone(), 1)));
+                self.slots.push(Some((shared.clone(), users)));
                 slot
             }
         };

@@ -43,6 +43,7 @@
 
 pub mod acl;
 pub mod auth;
+mod bytes;
 pub mod ephemeral;
 pub mod path;
 pub mod prepare;

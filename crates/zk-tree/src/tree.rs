@@ -2,14 +2,14 @@
 //! session table snapshot, the apply stage (`DataTree.processTxn` of ZooKeeper 3.8) and the
 //! reads with their ACL checks (`FinalRequestProcessor`).
 //!
-//! Nodes live in one hash map from full path to node (with a fixed-key hasher, so nothing
+//! Nodes live in one hash map from full path to node (with a deterministic hasher, so nothing
 //! depends on global randomness; every listing is sorted before it leaves the tree). Each node
 //! keeps the sorted names of its children (no allocation for leaves) and a reference into an
 //! ACL cache shared by all nodes.
 
-use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
@@ -149,8 +149,56 @@ const _: () = assert!(
     "null data must not make a node bigger"
 );
 
-/// The node map's hasher: SipHash with fixed keys, so the tree uses no global randomness.
-type FixedState = BuildHasherDefault<DefaultHasher>;
+/// The node map's hasher state: deterministic, so the tree uses no global randomness.
+type FixedState = BuildHasherDefault<PathHasher>;
+
+/// A fast deterministic hasher for paths: a multiply-add over 8-byte words and a final
+/// avalanche (murmur3's `fmix64`, so hashbrown's tag bits and bucket bits are both mixed).
+/// It replaced SipHash with fixed keys, which dominated loading a snapshot and was no more
+/// resistant to crafted collisions, its keys being public.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PathHasher(u64);
+
+const PATH_HASH_K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl PathHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = self.0.wrapping_add(word).wrapping_mul(PATH_HASH_K);
+    }
+}
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // The length keeps "a" and "a\0" apart.
+        self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
 
 /// One node of a [`TreeSnapshot`].
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -158,6 +206,7 @@ pub struct SnapshotNode {
     /// The full path.
     pub path: String,
     /// The data; `None` for null data.
+    #[serde(with = "crate::bytes::option")]
     pub data: Option<Vec<u8>>,
     /// The index of the node's ACL in [`TreeSnapshot::acls`].
     pub acl: u32,
@@ -190,6 +239,9 @@ pub enum SnapshotError {
     /// The root is missing.
     #[error("snapshot has no root node")]
     MissingRoot,
+    /// A path appears twice.
+    #[error("snapshot node {0:?} appears twice")]
+    DuplicatePath(String),
 }
 
 /// The ZooKeeper data tree.
@@ -913,62 +965,135 @@ impl DataTree {
     }
 
     /// Rebuilds a tree from a snapshot (children, ephemeral, container and TTL indexes are
-    /// derived from the nodes).
+    /// derived from the nodes). Copies the snapshot; [`DataTree::from_snapshot_owned`] moves
+    /// it instead.
     pub fn from_snapshot(
         snapshot: &TreeSnapshot,
         config: TreeConfig,
     ) -> Result<DataTree, SnapshotError> {
+        DataTree::from_snapshot_owned(snapshot.clone(), config)
+    }
+
+    /// Rebuilds a tree from a snapshot it consumes: paths and data move into the tree.
+    ///
+    /// One pass in snapshot order (sorted by path, so a parent comes before its children and
+    /// the children of one parent come in name order): each ACL index is resolved once, the
+    /// node map is sized up front, and consecutive siblings are gathered and added to their
+    /// parent with one lookup (a parent is looked up again only when the parent changes).
+    pub fn from_snapshot_owned(
+        snapshot: TreeSnapshot,
+        config: TreeConfig,
+    ) -> Result<DataTree, SnapshotError> {
+        let TreeSnapshot {
+            last_processed_zxid,
+            sessions,
+            acls,
+            nodes,
+        } = snapshot;
         let mut tree = DataTree {
             config,
-            nodes: HashMap::default(),
+            nodes: HashMap::with_capacity_and_hasher(nodes.len(), FixedState::default()),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
-            sessions: snapshot.sessions.iter().copied().collect(),
-            last_processed_zxid: snapshot.last_processed_zxid,
+            sessions: sessions.into_iter().collect(),
+            last_processed_zxid,
             data_size: 0,
         };
-        for node in &snapshot.nodes {
-            let acl = snapshot
-                .acls
-                .get(node.acl as usize)
-                .ok_or_else(|| SnapshotError::MissingAcl(node.path.clone()))?;
-            if node.path != "/" {
-                let (parent, name) = split_path(&node.path)
-                    .ok_or_else(|| SnapshotError::MissingParent(node.path.clone()))?;
-                let parent = tree
-                    .nodes
-                    .get_mut(parent)
-                    .ok_or_else(|| SnapshotError::MissingParent(node.path.clone()))?;
-                parent.children.insert(name);
+        // Each ACL list is interned once, with the number of nodes that use it.
+        let mut users = vec![0u64; acls.len()];
+        for node in &nodes {
+            match users.get_mut(node.acl as usize) {
+                Some(count) => *count += 1,
+                None => return Err(SnapshotError::MissingAcl(node.path.clone())),
             }
-            let acl_ref = tree.acls.intern(acl);
-            tree.insert_raw(
-                &node.path,
-                node.data.as_deref().map(Box::from),
-                acl_ref,
-                node.stat,
-            );
-            match tree.ephemeral_type(node.stat.ephemeral_owner) {
+        }
+        let acl_refs: Vec<Option<AclRef>> = acls
+            .iter()
+            .zip(&users)
+            .map(|(acl, &count)| (count > 0).then(|| tree.acls.intern_n(acl, count)))
+            .collect();
+        drop(acls);
+        // The parent whose children are being gathered, and those children (in name order).
+        let mut parent_path = String::new();
+        let mut siblings: Vec<Box<str>> = Vec::new();
+        for node in nodes {
+            let SnapshotNode {
+                path,
+                data,
+                acl,
+                stat,
+            } = node;
+            if path != "/" {
+                let (parent, name) =
+                    split_path(&path).ok_or_else(|| SnapshotError::MissingParent(path.clone()))?;
+                if parent != parent_path || siblings.is_empty() {
+                    tree.add_children(&parent_path, &mut siblings);
+                    if !tree.nodes.contains_key(parent) {
+                        return Err(SnapshotError::MissingParent(path));
+                    }
+                    parent_path.clear();
+                    parent_path.push_str(parent);
+                }
+                siblings.push(Box::from(name));
+            }
+            let acl_ref = acl_refs
+                .get(acl as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| SnapshotError::MissingAcl(path.clone()))?;
+            match tree.ephemeral_type(stat.ephemeral_owner) {
                 EphemeralType::Container => {
-                    tree.containers.insert(node.path.clone());
+                    tree.containers.insert(path.clone());
                 }
                 EphemeralType::Ttl(_) => {
-                    tree.ttls.insert(node.path.clone());
+                    tree.ttls.insert(path.clone());
                 }
                 EphemeralType::Normal(session) => {
                     tree.ephemerals
                         .entry(session)
                         .or_default()
-                        .insert(node.path.clone());
+                        .insert(path.clone());
                 }
                 EphemeralType::Void => {}
             }
+            tree.data_size += node_size(&path, data.as_deref());
+            let node = Node {
+                data: data.map(Vec::into_boxed_slice),
+                acl: acl_ref,
+                stat,
+                children: Children::default(),
+            };
+            match tree.nodes.entry(path.into_boxed_str()) {
+                Entry::Vacant(slot) => {
+                    slot.insert(node);
+                }
+                Entry::Occupied(slot) => {
+                    return Err(SnapshotError::DuplicatePath(slot.key().to_string()));
+                }
+            }
         }
+        tree.add_children(&parent_path, &mut siblings);
         if !tree.nodes.contains_key("/") {
             return Err(SnapshotError::MissingRoot);
         }
         Ok(tree)
+    }
+
+    /// Adds gathered child names to `parent` (which exists) and empties `names`.
+    fn add_children(&mut self, parent: &str, names: &mut Vec<Box<str>>) {
+        if names.is_empty() {
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(parent) else {
+            names.clear();
+            return;
+        };
+        match &mut node.children.0 {
+            // Names arrive sorted, so the set is built in bulk.
+            None => node.children.0 = Some(Box::new(names.drain(..).collect())),
+            Some(set) => set.extend(names.drain(..)),
+        }
     }
 }

@@ -97,6 +97,7 @@ pub enum Txn {
         /// The final path (with the sequence suffix).
         path: String,
         /// The data; `None` for null data (a null jute buffer), which the node keeps.
+        #[serde(with = "crate::bytes::option")]
         data: Option<Vec<u8>>,
         /// The normalised ACL.
         acl: Vec<Acl>,
@@ -120,6 +121,7 @@ pub enum Txn {
         /// The path.
         path: String,
         /// The new data; `None` for null data, which the node keeps.
+        #[serde(with = "crate::bytes::option")]
         data: Option<Vec<u8>>,
         /// The new version.
         version: i32,

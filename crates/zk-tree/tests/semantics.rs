@@ -6,7 +6,8 @@ mod common;
 use common::*;
 use zk_proto::{Acl, CreateMode, ErrorCode, Id, Perms, SessionId, Zxid};
 use zk_tree::{
-    authenticate, digest_id, DataTree, Op, TreeConfig, TreeEventKind, Txn, TxnHeader, TxnResult,
+    authenticate, digest_id, DataTree, Op, SnapshotError, TreeConfig, TreeEventKind, TreeSnapshot,
+    Txn, TxnHeader, TxnResult,
 };
 
 fn created_path(result: &TxnResult) -> String {
@@ -673,6 +674,76 @@ fn snapshots_round_trip_the_whole_tree() {
     let mut broken = snapshot.clone();
     broken.nodes.retain(|n| n.path != "/a");
     assert!(DataTree::from_snapshot(&broken, TreeConfig::default()).is_err());
+}
+
+#[test]
+fn snapshots_load_children_that_are_not_contiguous_and_share_acls() {
+    let mut h = Harness::new();
+    // In path order "/a-b" sorts between "/a" and "/a/x": the root's children are interleaved
+    // with the descendants of "/a".
+    for path in ["/a", "/a-b", "/a/x", "/a/y", "/a/x/z", "/b"] {
+        h.mk(path);
+    }
+    h.run(&set_acl("/b", vec![acl(Perms::READ, "ip", "1.2.3.4")], -1));
+    let snapshot = h.tree.to_snapshot();
+    let Ok(restored) = DataTree::from_snapshot_owned(snapshot.clone(), TreeConfig::default())
+    else {
+        panic!("snapshot failed to load");
+    };
+    assert_eq!(restored.to_snapshot(), snapshot);
+    let children = |tree: &DataTree, path: &str| tree.get_children(path, &[]).map(|c| c.0);
+    for path in ["/", "/a", "/a/x", "/a-b", "/b", "/zookeeper"] {
+        assert_eq!(children(&restored, path), children(&h.tree, path), "{path}");
+    }
+    assert_eq!(restored.acl_list_count(), h.tree.acl_list_count());
+    // The reference counts came along: deleting the only user of an ACL drops it.
+    let mut restored = restored;
+    let hdr = TxnHeader {
+        session_id: SessionId(0),
+        cxid: 0,
+        zxid: Zxid(1000),
+        time_ms: 0,
+    };
+    let before = restored.acl_list_count();
+    let deleted = restored.apply(&hdr, &Txn::Delete { path: "/b".into() });
+    assert!(!matches!(deleted.result, TxnResult::Error(_)));
+    assert_eq!(restored.acl_list_count(), before - 1);
+}
+
+#[test]
+fn damaged_snapshots_are_refused() {
+    let mut h = Harness::new();
+    h.mk("/a");
+    h.mk("/a/b");
+    let snapshot = h.tree.to_snapshot();
+    let load = |s: TreeSnapshot| DataTree::from_snapshot_owned(s, TreeConfig::default());
+
+    let mut duplicate = snapshot.clone();
+    let copy = duplicate.nodes[1].clone();
+    duplicate.nodes.insert(2, copy);
+    assert!(matches!(
+        load(duplicate),
+        Err(SnapshotError::DuplicatePath(_))
+    ));
+
+    let mut child_first = snapshot.clone();
+    let a = child_first.nodes.iter().position(|n| n.path == "/a");
+    let b = child_first.nodes.iter().position(|n| n.path == "/a/b");
+    if let (Some(a), Some(b)) = (a, b) {
+        child_first.nodes.swap(a, b);
+    }
+    assert!(matches!(
+        load(child_first),
+        Err(SnapshotError::MissingParent(_))
+    ));
+
+    let mut bad_acl = snapshot.clone();
+    bad_acl.nodes[1].acl = 99;
+    assert!(matches!(load(bad_acl), Err(SnapshotError::MissingAcl(_))));
+
+    let mut no_root = snapshot;
+    no_root.nodes.retain(|n| n.path != "/");
+    assert!(load(no_root).is_err());
 }
 
 #[test]
