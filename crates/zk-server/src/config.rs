@@ -96,8 +96,13 @@ pub struct Config {
     pub init_limit: Option<u32>,
     /// `syncLimit` (cluster mode, kept).
     pub sync_limit: Option<u32>,
-    /// `electionAlg` (cluster mode, kept).
+    /// `electionAlg`: 1 = LeaderElection (0 is accepted as its alias), 2 =
+    /// AuthFastLeaderElection, 3 = FastLeaderElection (the default). See docs/configuration.md.
     pub election_alg: u32,
+    /// `authFleSecret`: the shared secret that authenticates AuthFastLeaderElection messages.
+    pub auth_fle_secret: Option<String>,
+    /// `authFleKeyFile`: a file holding that secret (exclusive with `authFleSecret`).
+    pub auth_fle_key_file: Option<PathBuf>,
     /// `peerType` (cluster mode, kept).
     pub peer_type: Option<String>,
     /// `server.N` lines (cluster mode, kept).
@@ -135,6 +140,8 @@ impl Default for Config {
             init_limit: None,
             sync_limit: None,
             election_alg: 3,
+            auth_fle_secret: None,
+            auth_fle_key_file: None,
             peer_type: None,
             servers: Vec::new(),
             autopurge_snap_retain_count: 3,
@@ -223,6 +230,23 @@ impl Config {
                 reason: "tickTime must be positive".into(),
             });
         }
+        if config.auth_fle_secret.is_some() && config.auth_fle_key_file.is_some() {
+            return Err(ConfigError::Invalid {
+                key: "authFleKeyFile".into(),
+                line: 0,
+                reason: "authFleSecret and authFleKeyFile are mutually exclusive".into(),
+            });
+        }
+        if (config.auth_fle_secret.is_some() || config.auth_fle_key_file.is_some())
+            && config.election_alg != 2
+        {
+            return Err(ConfigError::Invalid {
+                key: "electionAlg".into(),
+                line: 0,
+                reason: "authFleSecret/authFleKeyFile need electionAlg=2 (AuthFastLeaderElection)"
+                    .into(),
+            });
+        }
         if config.min_session_timeout_ms() > config.max_session_timeout_ms() {
             return Err(ConfigError::Invalid {
                 key: "minSessionTimeout".into(),
@@ -304,10 +328,26 @@ impl Config {
             "syncLimit" => self.sync_limit = Some(number(key, line, value)?),
             "electionAlg" => {
                 let alg: u32 = number(key, line, value)?;
-                if alg > 3 {
-                    return Err(invalid(format!("electionAlg {alg} is not 0, 1, 2 or 3")));
+                self.election_alg = match alg {
+                    // ZooKeeper 3.3/3.4 numbered LeaderElection 0; here it is 1.
+                    0 | 1 => 1,
+                    2 | 3 => alg,
+                    _ => {
+                        return Err(invalid(format!(
+                            "electionAlg {alg} is not supported: 1 (or 0) = LeaderElection, \
+                             2 = AuthFastLeaderElection, 3 = FastLeaderElection"
+                        )))
+                    }
+                };
+            }
+            "authFleSecret" => {
+                if value.is_empty() {
+                    return Err(invalid("the secret is empty".into()));
                 }
-                self.election_alg = alg;
+                self.auth_fle_secret = Some(value.to_owned());
+            }
+            "authFleKeyFile" => {
+                self.auth_fle_key_file = Some(path_value(key, line, value)?);
             }
             "peerType" => {
                 if value != "observer" && value != "participant" {
@@ -514,6 +554,33 @@ someUnknownKey=1
         assert_eq!(config.autopurge_snap_retain_count, 3);
         assert_eq!(config.snap_count, 5000);
         assert_eq!(config.unknown_keys, vec![(13, "someUnknownKey".to_owned())]);
+    }
+
+    #[test]
+    fn election_algorithms_are_numbered_one_to_three_with_zero_as_an_alias() {
+        let parse = |alg: &str| Config::parse(&format!("dataDir=/d\nclientPort=1\n{alg}\n"));
+        assert_eq!(parse("").unwrap().election_alg, 3);
+        assert_eq!(parse("electionAlg=0").unwrap().election_alg, 1);
+        assert_eq!(parse("electionAlg=1").unwrap().election_alg, 1);
+        assert_eq!(parse("electionAlg=2").unwrap().election_alg, 2);
+        assert_eq!(parse("electionAlg=3").unwrap().election_alg, 3);
+        let error = parse("electionAlg=4").unwrap_err().to_string();
+        assert!(
+            error.contains("electionAlg") && error.contains("not supported"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_auth_fle_secret_needs_election_alg_two_and_only_one_source() {
+        let parse = |extra: &str| Config::parse(&format!("dataDir=/d\nclientPort=1\n{extra}"));
+        let config = parse("electionAlg=2\nauthFleSecret=0123456789abcdef\n").unwrap();
+        assert_eq!(config.auth_fle_secret.as_deref(), Some("0123456789abcdef"));
+        assert!(parse("authFleSecret=0123456789abcdef\n").is_err());
+        assert!(
+            parse("electionAlg=2\nauthFleSecret=0123456789abcdef\nauthFleKeyFile=/k\n").is_err()
+        );
+        assert!(parse("electionAlg=2\nauthFleSecret=\n").is_err());
     }
 
     #[test]
