@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! zk-sim [--seeds A..B | --seed N] [--alg all|le|auth-fle|fle] [--verbose] [--mutant NAME]
-//! zk-sim --zab [--seeds A..B | --seed N] [--verbose]
+//! zk-sim --zab [--seeds A..B | --seed N] [--verbose] [--zab-mutant NAME]
 //! zk-sim bench
 //! ```
 //!
@@ -36,6 +36,8 @@ struct Args {
     single: bool,
     verbose: bool,
     zab: bool,
+    #[cfg(feature = "mutants")]
+    zab_mutant: Option<zk_sync::Mutant>,
     algorithms: Vec<Algorithm>,
     #[cfg(feature = "mutants")]
     mutant: Option<zk_fle::Mutant>,
@@ -47,6 +49,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
         single: false,
         verbose: false,
         zab: false,
+        #[cfg(feature = "mutants")]
+        zab_mutant: None,
         algorithms: Algorithm::ALL.to_vec(),
         #[cfg(feature = "mutants")]
         mutant: None,
@@ -71,6 +75,36 @@ fn parse(args: &[String]) -> Result<Args, String> {
             }
             "--verbose" | "-v" => parsed.verbose = true,
             "--zab" => parsed.zab = true,
+            #[cfg(feature = "mutants")]
+            "--zab-mutant" => {
+                use zk_sync::Mutant;
+                let value = iter.next().ok_or("--zab-mutant needs a name")?;
+                let mutants = [
+                    (
+                        "ignore-more-recent-learner",
+                        Mutant::LeaderIgnoresMoreRecentLearner,
+                    ),
+                    (
+                        "current-epoch-at-leaderinfo",
+                        Mutant::CurrentEpochAtLeaderInfo,
+                    ),
+                    (
+                        "ack-newleader-before-durable",
+                        Mutant::AckNewLeaderBeforeDurable,
+                    ),
+                    (
+                        "current-epoch-before-durable",
+                        Mutant::CurrentEpochBeforeDurable,
+                    ),
+                    ("no-forwarding-during-sync", Mutant::NoForwardingDuringSync),
+                    ("accept-gaps", Mutant::FollowerAcceptsGaps),
+                    ("snap-clears-log-first", Mutant::SnapClearsLogFirst),
+                    ("epoch-ignores-learners", Mutant::EpochIgnoresLearners),
+                ];
+                let found = mutants.iter().find(|(name, _)| name == value);
+                parsed.zab = true;
+                parsed.zab_mutant = Some(found.ok_or(format!("unknown Zab mutant {value:?}"))?.1);
+            }
             "--alg" => {
                 let value = iter.next().ok_or("--alg needs all, le, auth-fle or fle")?;
                 parsed.algorithms = match value.as_str() {
@@ -193,11 +227,22 @@ fn describe(algorithm: Algorithm, report: &Report) {
 /// The Zab sweep: one line per failing seed, then `sim: N passed, M failed`.
 fn run_zab(args: &Args) -> ExitCode {
     let (mut passed, mut failed) = (0u64, 0u64);
+    #[allow(unused_mut)]
+    let mut adjust: std::sync::Arc<dyn Fn(zk_sync::ZabConfig) -> zk_sync::ZabConfig> =
+        std::sync::Arc::new(|config| config);
+    #[cfg(feature = "mutants")]
+    if let Some(mutant) = args.zab_mutant {
+        adjust = std::sync::Arc::new(move |mut config| {
+            config.mutant = Some(mutant);
+            config
+        });
+    }
+    let run = |seed| zk_sim::zab::run::run_zab_seed_with(seed, adjust.clone());
     for seed in args.seeds.clone() {
-        let report = zk_sim::zab::run_zab_seed(seed);
+        let report = run(seed);
         let mut failure = report.violation.as_ref().map(ToString::to_string);
         if args.single {
-            let again = zk_sim::zab::run_zab_seed(seed);
+            let again = run(seed);
             if again.trace_hash != report.trace_hash {
                 failure.get_or_insert(format!(
                     "Determinism: trace hash 0x{:016x} then 0x{:016x}",

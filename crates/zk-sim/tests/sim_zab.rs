@@ -35,3 +35,15 @@ fn a_sweep_of_zab_seeds_holds_every_invariant_and_commits() {
         "the sweep exercised recovery ({epochs} epochs)"
     );
 }
+
+#[test]
+fn the_zab_sweep_catches_a_snapshot_install_that_is_not_atomic() {
+    let mutant = std::sync::Arc::new(|mut config: zk_sync::ZabConfig| {
+        config.mutant = Some(zk_sync::Mutant::SnapClearsLogFirst);
+        config
+    });
+    let caught = (0..200)
+        .filter_map(|seed| zk_sim::zab::run::run_zab_seed_with(seed, mutant.clone()).violation)
+        .next();
+    assert!(caught.is_some(), "200 seeds did not catch the mutant");
+}

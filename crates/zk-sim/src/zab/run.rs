@@ -4,6 +4,7 @@
 
 use core::fmt;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use zk_elect::QuorumVerifier;
 use zk_proto::Sid;
@@ -66,14 +67,11 @@ const HOOK_QUIET: u64 = 3;
 
 /// Runs Zab in the world of `seed` with the simulator's settings.
 pub fn run_zab_seed(seed: u64) -> ZabReport {
-    run_zab_seed_with(seed, &|config| config)
+    run_zab_seed_with(seed, Arc::new(|config| config))
 }
 
 /// Runs Zab in the world of `seed`, letting `adjust` change each server's settings (mutants).
-pub fn run_zab_seed_with(
-    seed: u64,
-    adjust: &'static (dyn Fn(ZabConfig) -> ZabConfig + Sync),
-) -> ZabReport {
+pub fn run_zab_seed_with(seed: u64, adjust: Arc<dyn Fn(ZabConfig) -> ZabConfig>) -> ZabReport {
     let world = World::draw(seed);
     let mut rng = SplitMix64::new(seed ^ 0x7ab_d21f);
     let commit_log_count = rng.pick(&[2, 10, 500]);
