@@ -591,3 +591,171 @@ fn outstanding_proposals_in_the_sync_stream_are_acked_not_committed_at_uptodate(
         ]
     );
 }
+
+#[test]
+fn learner_applies_diff_trunc_and_snap_openings() {
+    // (opening packet, expected actions, last logged zxid after, why)
+    let table = [
+        (
+            ZabMsg::Diff { zxid: z(2, 2) },
+            vec![],
+            z(2, 2),
+            "DIFF keeps the log",
+        ),
+        (
+            ZabMsg::Trunc { zxid: z(2, 1) },
+            vec![Action::Truncate(z(2, 1))],
+            z(2, 1),
+            "TRUNC drops what the leader never committed",
+        ),
+        (
+            ZabMsg::Snap {
+                zxid: z(2, 5),
+                state: vec![9],
+            },
+            vec![Action::ApplySnapshot {
+                zxid: z(2, 5),
+                state: vec![9],
+            }],
+            z(2, 5),
+            "SNAP replaces state and log",
+        ),
+    ];
+    for (opening, expected, last, why) in table {
+        let mut zab = machine(2, &[1, 2, 3], &[z(2, 1), z(2, 2)], 2, 2);
+        follow(&mut zab, 1);
+        recv(&mut zab, 1, 1, ZabMsg::LeaderInfo { epoch: Epoch(3) });
+        assert_eq!(recv(&mut zab, 2, 1, opening), expected, "{why}");
+        assert_eq!(zab.last_logged_zxid(), last, "{why}");
+        // NEWLEADER waits for that write (if any) to be durable.
+        let out = recv(&mut zab, 3, 1, ZabMsg::NewLeader { zxid: z(3, 0) });
+        assert_eq!(out.is_empty(), !expected.is_empty(), "{why}");
+    }
+}
+
+#[test]
+fn observers_join_late_and_learn_commits_by_inform() {
+    let quorum = QuorumVerifier::majority([Sid(1), Sid(2), Sid(3)]).unwrap();
+    let mut leader = Zab::new(ZabConfig::new(Sid(1), quorum.clone()), Durable::default());
+    lead(&mut leader);
+    recv(
+        &mut leader,
+        1,
+        2,
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: false,
+        },
+    );
+    recv(
+        &mut leader,
+        2,
+        2,
+        ZabMsg::AckEpoch {
+            current_epoch: Some(Epoch(0)),
+            last_zxid: Zxid::ZERO,
+        },
+    );
+    recv(&mut leader, 3, 2, ZabMsg::Ack { zxid: z(1, 0) });
+    assert!(leader.can_propose());
+    // Observer 4 arrives after the epoch is fixed: LEADERINFO at once.
+    let out = recv(
+        &mut leader,
+        4,
+        4,
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: true,
+        },
+    );
+    assert_eq!(
+        sent(&out),
+        vec![(Sid(4), ZabMsg::LeaderInfo { epoch: Epoch(1) })]
+    );
+    recv(
+        &mut leader,
+        5,
+        4,
+        ZabMsg::AckEpoch {
+            current_epoch: Some(Epoch(0)),
+            last_zxid: Zxid::ZERO,
+        },
+    );
+    let out = recv(&mut leader, 6, 4, ZabMsg::Ack { zxid: z(1, 0) });
+    assert_eq!(
+        sent(&out),
+        vec![(Sid(4), ZabMsg::UpToDate)],
+        "established: UPTODATE at once"
+    );
+    let out = step(&mut leader, 7, Input::Propose(b"x".to_vec()));
+    assert_eq!(
+        sent(&out),
+        vec![(
+            Sid(2),
+            ZabMsg::Proposal {
+                zxid: z(1, 1),
+                txn: b"x".to_vec()
+            }
+        )],
+        "no PROPOSAL to observers"
+    );
+    step(&mut leader, 8, Input::Persisted { up_to: z(1, 1) });
+    let out = recv(&mut leader, 9, 2, ZabMsg::Ack { zxid: z(1, 1) });
+    assert_eq!(
+        sent(&out),
+        vec![
+            (Sid(2), ZabMsg::Commit { zxid: z(1, 1) }),
+            (
+                Sid(4),
+                ZabMsg::Inform {
+                    zxid: z(1, 1),
+                    txn: b"x".to_vec()
+                }
+            ),
+        ]
+    );
+    // An observer's ACKs never count.
+    let mut observer = Zab::new(ZabConfig::new(Sid(4), quorum), Durable::default());
+    step(
+        &mut observer,
+        0,
+        Input::ElectionDecided {
+            leader: Sid(1),
+            state: ServerState::Observing,
+        },
+    );
+    recv(&mut observer, 1, 1, ZabMsg::LeaderInfo { epoch: Epoch(1) });
+    recv(&mut observer, 2, 1, ZabMsg::Diff { zxid: Zxid::ZERO });
+    let out = recv(&mut observer, 3, 1, ZabMsg::NewLeader { zxid: z(1, 0) });
+    assert_eq!(
+        out,
+        vec![
+            Action::PersistCurrentEpoch(Epoch(1)),
+            Action::Send {
+                to: Sid(1),
+                msg: ZabMsg::Ack { zxid: z(1, 0) }
+            }
+        ]
+    );
+    recv(&mut observer, 4, 1, ZabMsg::UpToDate);
+    let out = recv(
+        &mut observer,
+        5,
+        1,
+        ZabMsg::Inform {
+            zxid: z(1, 1),
+            txn: b"x".to_vec(),
+        },
+    );
+    assert_eq!(
+        out,
+        vec![
+            Action::Append(vec![Entry {
+                zxid: z(1, 1),
+                txn: b"x".to_vec()
+            }]),
+            Action::Commit(z(1, 1)),
+        ]
+    );
+    assert!(sent(&step(&mut observer, 6, Input::Persisted { up_to: z(1, 1) })).is_empty());
+}
