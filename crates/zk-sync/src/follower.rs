@@ -92,6 +92,19 @@ impl Zab {
         if now.since(f.last_heard) > limit_ms {
             let leader = f.leader;
             self.go_looking(format!("leader {leader} silent for {limit_ms} ms"), out);
+            return;
+        }
+        // Until LEADERINFO arrives, FOLLOWERINFO is sent again, as ZooKeeper's learner retries
+        // its connection: the leader may still have been LOOKING when the first one arrived.
+        if f.phase == Phase::Discovery {
+            let (leader, observer) = (f.leader, f.observer);
+            out.push(Action::Send {
+                to: leader,
+                msg: ZabMsg::FollowerInfo {
+                    accepted_epoch: self.accepted_epoch,
+                    observer,
+                },
+            });
         }
     }
 
@@ -111,6 +124,9 @@ impl Zab {
         let phase = f.phase;
         match (phase, msg) {
             (Phase::Discovery, ZabMsg::LeaderInfo { epoch }) => self.on_leader_info(epoch, out),
+            (_, ZabMsg::LeaderInfo { epoch }) if Some(epoch) == self.follower().epoch => {
+                debug!(sid = %self.sid(), %epoch, "learner: repeated LEADERINFO ignored");
+            }
             (Phase::Syncing, ZabMsg::Diff { zxid }) if !self.follower().sync_mode => {
                 debug!(sid = %self.sid(), %zxid, "learner: DIFF");
                 self.follower().sync_mode = true;

@@ -111,6 +111,11 @@ pub enum Action {
         /// The established epoch.
         epoch: Epoch,
     },
+    /// Close the quorum connection to `peer` (the leader dropping a learner that lags).
+    Disconnect {
+        /// The learner to disconnect.
+        peer: Sid,
+    },
     /// Leave the role and look for a leader again.
     GoLooking {
         /// Why, for logs.

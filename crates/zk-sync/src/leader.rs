@@ -56,6 +56,8 @@ pub(crate) struct LeaderState {
     pub(crate) established: bool,
     /// Proposals not yet committed, with the voters that ACKed them.
     pub(crate) outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
+    /// When each outstanding proposal was made (for the per-learner ACK lag check).
+    pub(crate) proposed_at: BTreeMap<Zxid, Millis>,
 }
 
 impl Zab {
@@ -88,6 +90,7 @@ impl Zab {
             newleader_ackers: BTreeSet::new(),
             established: false,
             outstanding: BTreeMap::new(),
+            proposed_at: BTreeMap::new(),
         }));
         self.try_fix_epoch(out);
     }
@@ -187,6 +190,11 @@ impl Zab {
         out: &mut Vec<Action>,
     ) {
         let observer = observer || !self.config.quorum.is_voter(from);
+        let known = self.leader_ref().learners.get(&from).map(|l| l.stage);
+        if known.is_some_and(|stage| stage > Stage::Info) {
+            debug!(sid = %self.sid(), %from, "leader: repeated FOLLOWERINFO ignored");
+            return;
+        }
         debug!(sid = %self.sid(), %from, %accepted_epoch, observer, "leader: FOLLOWERINFO");
         let l = self.leader();
         l.learners.insert(
@@ -289,6 +297,11 @@ impl Zab {
         } else {
             self.log[window_start - 1].zxid
         };
+        // A snapshot holds only what this leader knows to be committed (what it delivered, or
+        // its own snapshot), never the history NEWLEADER is about to commit: if this leader
+        // fails before it is established, a later one may TRUNC those proposals, and a
+        // learner cannot truncate into its snapshot (found by the simulator, seed 10).
+        let snapshot_zxid = self.committed.max(self.snapshot_zxid);
         let start: Zxid;
         if peer == last {
             out.push(Action::Send {
@@ -328,16 +341,16 @@ impl Zab {
             } else {
                 out.push(Action::SendSnapshot {
                     to,
-                    zxid: committed,
+                    zxid: snapshot_zxid,
                 });
-                start = committed;
+                start = snapshot_zxid;
             }
         } else {
             out.push(Action::SendSnapshot {
                 to,
-                zxid: committed,
+                zxid: snapshot_zxid,
             });
-            start = committed;
+            start = snapshot_zxid;
         }
         info!(sid = %self.sid(), learner = %to, peer_zxid = %peer, from = %start, "leader: synchronizing learner");
         for entry in self.log.iter().filter(|e| e.zxid > start) {
@@ -458,7 +471,7 @@ impl Zab {
             .collect()
     }
 
-    pub(crate) fn leader_on_propose(&mut self, _now: Millis, txn: Vec<u8>, out: &mut Vec<Action>) {
+    pub(crate) fn leader_on_propose(&mut self, now: Millis, txn: Vec<u8>, out: &mut Vec<Action>) {
         let epoch = self.leader_ref().epoch.expect("established");
         let last = self.last_logged_zxid();
         let zxid = if last.epoch() == epoch {
@@ -475,6 +488,7 @@ impl Zab {
             out,
         );
         self.leader().outstanding.insert(zxid, BTreeSet::new());
+        self.leader().proposed_at.insert(zxid, now);
         for to in self.forwarding(false) {
             out.push(Action::Send {
                 to,
@@ -518,6 +532,7 @@ impl Zab {
                 return;
             }
             self.leader().outstanding.pop_first();
+            self.leader().proposed_at.remove(&zxid);
             debug!(sid = %self.sid(), %zxid, "leader: COMMIT");
             self.commit_to(zxid, out);
             for to in self.forwarding(false) {
@@ -557,6 +572,28 @@ impl Zab {
             }
             return;
         }
+        // A follower that has not ACKed a proposal older than syncLimit is dropped, as
+        // ZooKeeper's leader does at the next ping.
+        let lagging: Vec<Sid> = l
+            .learners
+            .iter()
+            .filter(|(_, x)| !x.observer && x.stage >= Stage::AckedNewLeader)
+            .filter(|(&sid, _)| {
+                l.outstanding.iter().any(|(zxid, ackers)| {
+                    !ackers.contains(&sid)
+                        && l.proposed_at
+                            .get(zxid)
+                            .is_some_and(|&at| now.since(at) > sync_limit_ms)
+                })
+            })
+            .map(|(&sid, _)| sid)
+            .collect();
+        for peer in lagging {
+            warn!(sid = %self.sid(), %peer, "leader: follower lags more than syncLimit in ACKs: disconnecting");
+            self.leader().learners.remove(&peer);
+            out.push(Action::Disconnect { peer });
+        }
+        let l = self.leader_ref();
         let synced: BTreeSet<Sid> = l
             .learners
             .iter()

@@ -233,8 +233,8 @@ fn leader_chooses_diff_trunc_or_snap_like_sync_follower() {
             z(1, 1),
             2,
             "SNAP",
-            vec![],
-            "peer is below the committed log window",
+            log.to_vec(),
+            "peer is below the committed log window: a snapshot of what this leader delivered (nothing yet), then its log",
         ),
         (
             Zxid::ZERO,
@@ -250,7 +250,7 @@ fn leader_chooses_diff_trunc_or_snap_like_sync_follower() {
         let first = match &out[1] {
             Action::Send { msg, .. } => msg.kind(),
             Action::SendSnapshot { zxid, .. } => {
-                assert_eq!(*zxid, z(2, 3), "{why}");
+                assert_eq!(*zxid, Zxid::ZERO, "{why}");
                 "SNAP"
             }
             other => panic!("{why}: {other:?}"),
@@ -758,4 +758,140 @@ fn observers_join_late_and_learn_commits_by_inform() {
         ]
     );
     assert!(sent(&step(&mut observer, 6, Input::Persisted { up_to: z(1, 1) })).is_empty());
+}
+
+#[test]
+fn leader_disconnects_a_follower_whose_acks_lag_more_than_sync_limit() {
+    let quorum = QuorumVerifier::majority([Sid(1), Sid(2), Sid(3)]).unwrap();
+    let mut leader = Zab::new(ZabConfig::new(Sid(1), quorum), Durable::default());
+    lead(&mut leader);
+    for sid in [2, 3] {
+        recv(
+            &mut leader,
+            1,
+            sid,
+            ZabMsg::FollowerInfo {
+                accepted_epoch: Epoch(0),
+                observer: false,
+            },
+        );
+        recv(
+            &mut leader,
+            2,
+            sid,
+            ZabMsg::AckEpoch {
+                current_epoch: Some(Epoch(0)),
+                last_zxid: Zxid::ZERO,
+            },
+        );
+        recv(&mut leader, 3, sid, ZabMsg::Ack { zxid: z(1, 0) });
+    }
+    step(&mut leader, 10, Input::Propose(b"x".to_vec()));
+    step(&mut leader, 11, Input::Persisted { up_to: z(1, 1) });
+    recv(&mut leader, 12, 2, ZabMsg::Ack { zxid: z(1, 1) });
+    // 3 keeps pinging but never ACKs; the proposal committed, so no lag is left.
+    let sync_limit = leader.config.sync_limit_ms();
+    recv(
+        &mut leader,
+        10 + sync_limit,
+        3,
+        ZabMsg::Ping { zxid: Zxid::ZERO },
+    );
+    let out = step(&mut leader, 11 + sync_limit, Input::Tick);
+    assert!(
+        !out.iter().any(|a| matches!(a, Action::Disconnect { .. })),
+        "committed proposals do not count"
+    );
+    // A proposal nobody ACKs for syncLimit makes both followers lag.
+    step(&mut leader, 20 + sync_limit, Input::Propose(b"y".to_vec()));
+    recv(
+        &mut leader,
+        21 + 2 * sync_limit,
+        2,
+        ZabMsg::Ping { zxid: Zxid::ZERO },
+    );
+    recv(
+        &mut leader,
+        21 + 2 * sync_limit,
+        3,
+        ZabMsg::Ping { zxid: Zxid::ZERO },
+    );
+    let out = step(&mut leader, 21 + 2 * sync_limit, Input::Tick);
+    let dropped: Vec<Sid> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Disconnect { peer } => Some(*peer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(dropped, vec![Sid(2), Sid(3)]);
+    assert!(is_looking(&out), "without them the leader has no quorum");
+}
+
+#[test]
+fn learner_repeats_followerinfo_until_the_leader_answers() {
+    // The leader may still be LOOKING when the first FOLLOWERINFO arrives (it drops it).
+    let mut zab = machine(2, &[1, 2, 3], &[], 0, 0);
+    follow(&mut zab, 1);
+    let info = (
+        Sid(1),
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: false,
+        },
+    );
+    let tick_ms = zab.config.tick_ms;
+    assert_eq!(
+        sent(&step(&mut zab, tick_ms / 2, Input::Tick)),
+        vec![info.clone()]
+    );
+    recv(
+        &mut zab,
+        tick_ms / 2 + 1,
+        1,
+        ZabMsg::LeaderInfo { epoch: Epoch(1) },
+    );
+    assert!(
+        sent(&step(&mut zab, tick_ms, Input::Tick)).is_empty(),
+        "answered: no more"
+    );
+    // A repeated LEADERINFO (our FOLLOWERINFO crossed it) is harmless.
+    assert!(recv(
+        &mut zab,
+        tick_ms + 1,
+        1,
+        ZabMsg::LeaderInfo { epoch: Epoch(1) }
+    )
+    .is_empty());
+    // And the leader ignores a repeated FOLLOWERINFO once the learner moved on.
+    let mut leader = machine(1, &[1, 2, 3], &[], 0, 0);
+    lead(&mut leader);
+    recv(
+        &mut leader,
+        1,
+        2,
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: false,
+        },
+    );
+    recv(
+        &mut leader,
+        2,
+        2,
+        ZabMsg::AckEpoch {
+            current_epoch: Some(Epoch(0)),
+            last_zxid: Zxid::ZERO,
+        },
+    );
+    let out = recv(
+        &mut leader,
+        3,
+        2,
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: false,
+        },
+    );
+    assert!(out.is_empty(), "{out:?}");
 }

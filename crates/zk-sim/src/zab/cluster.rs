@@ -697,6 +697,10 @@ impl ZabCluster {
                     }
                 }
             }
+            Action::Disconnect { peer } => {
+                self.mix(11);
+                self.break_connection(sid, peer, false);
+            }
             Action::GoLooking { .. } => {
                 self.mix(7);
                 self.mix(sid.0);
