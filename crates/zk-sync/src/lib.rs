@@ -48,6 +48,12 @@ pub mod message;
 mod zab;
 
 #[cfg(test)]
+mod follower_tests;
+#[cfg(test)]
+mod leader_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod zab_tests;
 
 pub use config::{Mutant, ZabConfig};
