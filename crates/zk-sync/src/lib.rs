@@ -5,8 +5,8 @@
 //! packet ([`Input::Recv`]), client write on the leader ([`Input::Propose`]), completed history
 //! write ([`Input::Persisted`]), timer ([`Input::Tick`], at [`Zab::deadline`]) and broken
 //! connection ([`Input::PeerDown`]). The machine appends [`Action`]s the host executes in order:
-//! packets to send, history and epoch writes, commits, and finally [`Action::GoLooking`] when
-//! the role is lost. Transactions are opaque bytes with a zxid; the machine never reads a
+//! packets to send, history and epoch writes, commits, [`Action::Disconnect`] of a lagging
+//! follower, and finally [`Action::GoLooking`] when the role is lost. Transactions are opaque bytes with a zxid; the machine never reads a
 //! clock, sleeps, spawns or touches a socket.
 //!
 //! The rules follow ZooKeeper 3.9 (`Leader`, `LearnerHandler`, `Learner`, `Follower`):
