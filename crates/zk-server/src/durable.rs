@@ -4,7 +4,8 @@
 //! [`DurableTxnLog::open`] recovers `dataDir`/`dataLogDir` (blocking file IO: call it before
 //! serving, e.g. from `spawn_blocking` or before the runtime starts) and returns the state the
 //! server resumes from. Afterwards every batch is appended and synced on the store's writer
-//! thread, the core awaits it before answering, and a snapshot is taken in the background
+//! thread (batches that arrive during a sync share the next one), the core answers a batch only
+//! once it is durable, while it already prepares the next batches; and a snapshot is taken in the background
 //! every `snapCount` transactions or so, as ZooKeeper does.
 
 use std::time::Duration;
@@ -69,6 +70,17 @@ impl TxnLog for DurableTxnLog {
                 .map(drop)
                 .map_err(|e| StorageError::Other(e.to_string()))
         })
+    }
+
+    fn submit(&mut self, txns: &[(TxnHeader, Txn)]) -> Option<LogFuture<'static>> {
+        // The store's writer thread syncs batches in order, so handles resolve in order.
+        let durable = self.store.append(txns);
+        Some(Box::pin(async move {
+            durable
+                .await
+                .map(drop)
+                .map_err(|e| StorageError::Other(e.to_string()))
+        }))
     }
 
     fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {

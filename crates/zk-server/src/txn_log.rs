@@ -23,10 +23,20 @@ pub trait TxnLog: Send + 'static {
     /// server stops rather than answer a write it may lose.
     fn append<'a>(&'a mut self, txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a>;
 
-    /// Called after each durable batch of `txns` transactions has been applied, with the state
-    /// they produced: the place to decide on a snapshot (`state.tree().to_snapshot()`,
-    /// `state.sessions()`). It runs on the core task, so it must not block. Does nothing by
-    /// default.
+    /// Like [`TxnLog::append`], but the returned future borrows nothing, so the core can
+    /// prepare the next batch while this one becomes durable (its replies still wait for it).
+    /// Futures returned by successive calls must resolve in call order, each only once its
+    /// batch and every earlier one are durable. `None` (the default) means the log cannot: the
+    /// core then awaits [`TxnLog::append`] before it takes the next batch.
+    fn submit(&mut self, txns: &[(TxnHeader, Txn)]) -> Option<LogFuture<'static>> {
+        let _ = txns;
+        None
+    }
+
+    /// Called after durable batches of `txns` transactions in all have been applied, with the
+    /// state they produced (no later, not yet durable, transaction is in it): the place to
+    /// decide on a snapshot (`state.tree().to_snapshot()`, `state.sessions()`). It runs on the
+    /// core task, so it must not block. Does nothing by default.
     fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {
         let _ = (txns, state);
     }
@@ -89,5 +99,13 @@ impl TxnLog for MemoryTxnLog {
             retained.extend(txns.iter().cloned());
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn submit(&mut self, txns: &[(TxnHeader, Txn)]) -> Option<LogFuture<'static>> {
+        self.appended += txns.len() as u64;
+        if let Some(retained) = &mut self.retained {
+            retained.extend(txns.iter().cloned());
+        }
+        Some(Box::pin(std::future::ready(Ok(()))))
     }
 }

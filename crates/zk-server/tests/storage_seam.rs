@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{config, Client};
+use common::{config, eventually, Client};
 use zk_proto::{Acl, CreateRequest, Request, Zxid};
 use zk_server::txn_log::LogFuture;
 use zk_server::{Server, StorageError, TxnLog};
@@ -247,4 +247,115 @@ async fn the_durable_log_keeps_nodes_and_sessions_across_a_restart() {
     assert!(reply.ok());
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A batch held by [`GatedLog`]: its zxids and the gate that makes it durable.
+type Gate = (Vec<Zxid>, Option<tokio::sync::oneshot::Sender<()>>);
+
+/// A log that pipelines ([`TxnLog::submit`]) and, once `gated`, holds every batch until the
+/// test opens its gate.
+#[derive(Clone, Default)]
+struct GatedLog {
+    gated: Arc<std::sync::atomic::AtomicBool>,
+    gates: Arc<Mutex<Vec<Gate>>>,
+}
+
+impl GatedLog {
+    fn batches(&self) -> usize {
+        self.gates.lock().unwrap().len()
+    }
+
+    fn open(&self, index: usize) {
+        if let Some(gate) = self.gates.lock().unwrap()[index].1.take() {
+            let _ = gate.send(());
+        }
+    }
+}
+
+impl TxnLog for GatedLog {
+    fn append<'a>(&'a mut self, _txns: &'a [(TxnHeader, Txn)]) -> LogFuture<'a> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn submit(&mut self, txns: &[(TxnHeader, Txn)]) -> Option<LogFuture<'static>> {
+        if !self.gated.load(std::sync::atomic::Ordering::SeqCst) {
+            return Some(Box::pin(std::future::ready(Ok(()))));
+        }
+        let (open, opened) = tokio::sync::oneshot::channel();
+        let zxids = txns.iter().map(|(h, _)| h.zxid).collect();
+        self.gates.lock().unwrap().push((zxids, Some(open)));
+        Some(Box::pin(async move {
+            opened
+                .await
+                .map_err(|_| StorageError::Other("gate dropped".into()))
+        }))
+    }
+}
+
+/// Whether a frame arrives within a short while (used only to check that none does).
+async fn frame_arrives(c: &mut Client) -> bool {
+    tokio::time::timeout(std::time::Duration::from_millis(200), c.read_frame())
+        .await
+        .is_ok()
+}
+
+fn request_frame(xid: i32, request: &Request) -> Vec<u8> {
+    use zk_proto::Record;
+    let mut payload = Vec::new();
+    zk_proto::header::RequestHeader::new(zk_proto::Xid(xid), request.op()).encode(&mut payload);
+    request.encode(&mut payload);
+    payload
+}
+
+#[tokio::test]
+async fn pipelined_batches_are_answered_in_order_once_durable() {
+    let log = GatedLog::default();
+    let server = Server::start_with_log(config(), Box::new(log.clone()))
+        .await
+        .unwrap();
+    let mut c1 = Client::connect(server.local_addr()).await;
+    let mut c2 = Client::connect(server.local_addr()).await;
+    log.gated.store(true, std::sync::atomic::Ordering::SeqCst);
+
+    c1.send_frame(&request_frame(1, &create("/a"))).await;
+    eventually("the first batch in the log", || async {
+        log.batches() == 1
+    })
+    .await;
+    // The core takes the next request while the first batch is not durable yet.
+    c2.send_frame(&request_frame(1, &create("/b"))).await;
+    eventually("the second batch in the log", || async {
+        log.batches() == 2
+    })
+    .await;
+    assert!(!frame_arrives(&mut c1).await, "no reply before the sync");
+
+    // The second batch durable first: its reply still waits for the first.
+    log.open(1);
+    assert!(
+        !frame_arrives(&mut c2).await,
+        "no reply ahead of an earlier batch"
+    );
+
+    log.open(0);
+    let a = c1
+        .reply_for(zk_proto::Xid(1), zk_proto::OpCode::Create)
+        .await;
+    let b = c2
+        .reply_for(zk_proto::Xid(1), zk_proto::OpCode::Create)
+        .await;
+    let (Some(a), Some(b)) = (a, b) else {
+        panic!("both replies arrive once both batches are durable");
+    };
+    assert!(a.ok() && b.ok());
+    assert!(a.header.zxid < b.header.zxid);
+    let gates: Vec<Vec<Zxid>> = log
+        .gates
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|g| g.0.clone())
+        .collect();
+    assert_eq!(gates, vec![vec![a.header.zxid], vec![b.header.zxid]]);
+    server.shutdown().await;
 }

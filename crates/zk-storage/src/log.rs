@@ -11,7 +11,8 @@
 //! nothing written since the last good sync can be trusted).
 //!
 //! Segments are named after their first zxid, preallocated in steps of
-//! [`LogConfig::preallocate_bytes`], and rolled on request (after a snapshot) or when they grow
+//! [`LogConfig::preallocate_bytes`] (and zero-filled a little ahead of the records, so that most
+//! syncs overwrite allocated blocks and need no metadata commit), and rolled on request (after a snapshot) or when they grow
 //! past [`LogConfig::segment_bytes_max`]. A new segment's directory entry is synced before any
 //! record in it is acknowledged.
 
@@ -300,12 +301,19 @@ impl Drop for LogWriter {
     }
 }
 
+/// How far ahead of the records the log zero-fills its preallocated space.
+const ZERO_FILL_BYTES: u64 = 1 << 20;
+
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+
 #[derive(Debug)]
 struct Segment {
     path: PathBuf,
     file: Box<dyn WritableFile>,
     position: u64,
     allocated: u64,
+    /// Up to where the file has been written (records or zero fill).
+    zeroed: u64,
 }
 
 struct WriterThread {
@@ -412,6 +420,24 @@ impl WriterThread {
             .write_at(segment.position, bytes)
             .map_err(|e| StorageError::io("write", &segment.path, &e))?;
         segment.position = end;
+        if end + 4096 > segment.zeroed {
+            // Zero-fill the next stretch of the (sparse) preallocated space now, in the same
+            // group as these records: the syncs of the next groups then overwrite allocated
+            // blocks, and fdatasync needs no metadata (journal) commit for them. The file reads
+            // the same (zeros past the records), so recovery is unchanged.
+            let from = segment.zeroed.max(end);
+            let to = (end + ZERO_FILL_BYTES.min(preallocate)).min(segment.allocated);
+            let mut offset = from;
+            while offset < to {
+                let len = (to - offset).min(ZEROS.len() as u64) as usize;
+                segment
+                    .file
+                    .write_at(offset, &ZEROS[..len])
+                    .map_err(|e| StorageError::io("write", &segment.path, &e))?;
+                offset += len as u64;
+            }
+            segment.zeroed = to.max(end);
+        }
         Ok(())
     }
 
@@ -449,6 +475,7 @@ impl WriterThread {
             file,
             position: format::LOG_HEADER_BYTES,
             allocated,
+            zeroed: format::LOG_HEADER_BYTES,
         });
         Ok(())
     }

@@ -4,13 +4,17 @@
 //! core prepares and applies writes (assigning zxids in order, as ZooKeeper's leader does),
 //! answers reads, triggers watches and stages replies and notifications per connection in order.
 //! Before the staged bytes go to the connections' writers, the batch's transactions are appended
-//! to the [`TxnLog`] and the core waits until they are durable, so no reply or notification can
-//! reveal a write that could still be lost.
+//! to the [`TxnLog`] and must be durable, so no reply or notification can reveal a write that
+//! could still be lost. When the log supports it ([`TxnLog::submit`]) the core does not wait: the
+//! batch's output is set aside with the log's future ("in flight") and the core goes on with the
+//! next batch, so the log's writer always has the next group ready when a sync ends. In-flight
+//! batches are released strictly in order, each once its own transactions (and so every earlier
+//! batch's) are durable; a batch without transactions still waits behind earlier ones.
 
 mod requests;
 mod sessions;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -32,7 +36,7 @@ use crate::four_letter::{self, Facts};
 use crate::outbox::Outbox;
 use crate::server::{InitialState, Shared};
 use crate::stats::{wall_clock_ms, ConnId};
-use crate::txn_log::{CommittedState, TxnLog};
+use crate::txn_log::{CommittedState, LogFuture, TxnLog};
 
 /// A hasher for small integer ids (connection and session ids): a multiply and a shift, instead
 /// of SipHash on the per-request lookups. The ids come from the server itself, not from clients.
@@ -67,6 +71,48 @@ const STAGED_CAPACITY_MAX: usize = 64 * 1024;
 
 /// The most messages the core takes from its channel per batch.
 const MAX_MESSAGES_PER_BATCH: usize = 256;
+
+/// The most batches in flight (appended, not yet durable) before the core stops taking
+/// messages until the oldest is durable.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Committed transactions not yet reported to [`TxnLog::committed`] (which needs a tree with no
+/// later transaction in it) after which the core lets every in-flight batch become durable
+/// before it takes more messages, so the report (and a snapshot it may start) is never put off
+/// for long.
+const UNREPORTED_TXNS_MAX: usize = 1024;
+
+/// One connection's output of an in-flight batch.
+struct StagedOutput {
+    outbox: Arc<Outbox>,
+    bytes: Vec<u8>,
+    replies: u32,
+    frames: u64,
+    close: bool,
+}
+
+/// A batch whose output waits for its transactions to be durable.
+struct Flight {
+    /// `None` for a batch without transactions (it only waits behind earlier batches).
+    durable: Option<LogFuture<'static>>,
+    txns: usize,
+    output: Vec<StagedOutput>,
+    /// Budget permits to return on release.
+    answered: usize,
+}
+
+/// Waits until the oldest in-flight batch is durable (never resolves when there is none).
+async fn oldest_durable(
+    in_flight: &mut VecDeque<Flight>,
+) -> Result<(), crate::error::StorageError> {
+    match in_flight.front_mut() {
+        None => std::future::pending().await,
+        Some(flight) => match flight.durable.as_mut() {
+            None => Ok(()),
+            Some(durable) => durable.await,
+        },
+    }
+}
 
 /// A message from a connection task to the core.
 pub(crate) enum CoreMsg {
@@ -214,6 +260,10 @@ pub(crate) struct Core {
     session_conns: IdMap<SessionId, ConnId>,
     /// Transactions of this batch, not yet durable.
     pending: Vec<(TxnHeader, Txn)>,
+    /// Batches appended to the log whose output waits for durability, oldest first.
+    in_flight: VecDeque<Flight>,
+    /// Durable transactions not yet reported to [`TxnLog::committed`].
+    unreported_txns: usize,
     last_zxid: Zxid,
     origin: Instant,
     super_digest: Option<String>,
@@ -257,6 +307,8 @@ impl Core {
             watches: WatchRegistry::new(),
             session_conns: IdMap::default(),
             pending: Vec::new(),
+            in_flight: VecDeque::new(),
+            unreported_txns: 0,
             last_zxid,
             origin: Instant::now(),
             super_digest,
@@ -281,24 +333,54 @@ impl Core {
         container_ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         container_ticker.tick().await;
         let mut batch = Vec::with_capacity(MAX_MESSAGES_PER_BATCH);
-        loop {
+        let mut in_flight = std::mem::take(&mut self.in_flight);
+        let result = loop {
+            // Take no more work while the pipeline is full, or while a report to the log (and
+            // the snapshot it may start) waits for every in-flight batch to be durable.
+            let intake = in_flight.len() < MAX_IN_FLIGHT
+                && (self.unreported_txns < UNREPORTED_TXNS_MAX || in_flight.is_empty());
             tokio::select! {
-                n = rx.recv_many(&mut batch, MAX_MESSAGES_PER_BATCH) => {
+                // Durability first: released replies let clients send their next requests.
+                biased;
+                durable = oldest_durable(&mut in_flight) => {
+                    if let Err(e) = durable {
+                        break Err(e);
+                    }
+                    if let Some(flight) = in_flight.pop_front() {
+                        self.release_flight(flight, in_flight.is_empty());
+                    }
+                    continue;
+                }
+                n = rx.recv_many(&mut batch, MAX_MESSAGES_PER_BATCH), if intake => {
                     if n == 0 {
-                        break;
+                        break Ok(());
                     }
                     for msg in batch.drain(..) {
                         self.handle(msg);
                     }
                 }
-                _ = ticker.tick() => self.expire_sessions(),
-                _ = container_ticker.tick() => self.delete_containers(),
-                _ = shutdown.changed() => break,
+                _ = ticker.tick(), if intake => self.expire_sessions(),
+                _ = container_ticker.tick(), if intake => self.delete_containers(),
+                _ = shutdown.changed() => break Ok(()),
             }
-            if let Err(e) = self.commit().await {
+            if let Err(e) = self.commit(&mut in_flight).await {
+                break Err(e);
+            }
+        };
+        if let Err(e) = result {
+            error!(error = %e, "transaction log failed; stopping the server");
+            self.close_all();
+            return Err(e.into());
+        }
+        // What is already in flight is answered if it becomes durable.
+        while !in_flight.is_empty() {
+            if let Err(e) = oldest_durable(&mut in_flight).await {
                 error!(error = %e, "transaction log failed; stopping the server");
                 self.close_all();
                 return Err(e.into());
+            }
+            if let Some(flight) = in_flight.pop_front() {
+                self.release_flight(flight, in_flight.is_empty());
             }
         }
         self.close_all();
@@ -306,8 +388,89 @@ impl Core {
         Ok(())
     }
 
-    /// Makes the batch durable, then releases the staged output.
-    async fn commit(&mut self) -> Result<(), crate::error::StorageError> {
+    /// Sends a durable batch's output and returns its budget permits; reports the durable
+    /// transactions to the log once no later transaction is in the tree (`last`).
+    fn release_flight(&mut self, flight: Flight, last: bool) {
+        for out in flight.output {
+            if !out.bytes.is_empty() {
+                self.shared
+                    .stats
+                    .packets_sent
+                    .fetch_add(out.frames, Relaxed);
+                out.outbox.stats.packets_sent.fetch_add(out.frames, Relaxed);
+                out.outbox.append(&out.bytes, out.replies);
+            }
+            if out.close {
+                out.outbox.close();
+            }
+        }
+        if flight.answered > 0 {
+            self.shared.budget.add_permits(flight.answered);
+        }
+        self.unreported_txns += flight.txns;
+        // Transactions of the batch being prepared are in the tree too.
+        if last && self.pending.is_empty() && self.unreported_txns > 0 {
+            self.log.committed(
+                std::mem::take(&mut self.unreported_txns),
+                &CommittedState {
+                    tree: &self.tree,
+                    sessions: &self.sessions,
+                },
+            );
+        }
+    }
+
+    /// Hands the batch to the log and sets its output aside until it is durable (or, for a log
+    /// that cannot pipeline, waits for it and releases the output).
+    async fn commit(
+        &mut self,
+        in_flight: &mut VecDeque<Flight>,
+    ) -> Result<(), crate::error::StorageError> {
+        let pipelined = if self.pending.is_empty() {
+            // Nothing to make durable: the output only waits behind earlier batches.
+            (!in_flight.is_empty()).then_some(None)
+        } else {
+            self.log.submit(&self.pending).map(Some)
+        };
+        if let Some(durable) = pipelined {
+            let txns = self.pending.len();
+            self.pending.clear();
+            let mut output = Vec::with_capacity(self.io.dirty.len());
+            for id in std::mem::take(&mut self.io.dirty) {
+                let Some(conn) = self.io.conns.get_mut(&id) else {
+                    continue;
+                };
+                conn.dirty = false;
+                let capacity = conn.staged.capacity().min(STAGED_CAPACITY_MAX);
+                output.push(StagedOutput {
+                    outbox: conn.outbox.clone(),
+                    bytes: std::mem::replace(&mut conn.staged, Vec::with_capacity(capacity)),
+                    replies: std::mem::take(&mut conn.staged_replies),
+                    frames: u64::from(std::mem::take(&mut conn.staged_frames)),
+                    close: conn.close_after,
+                });
+                if conn.close_after {
+                    self.io.conns.remove(&id);
+                }
+            }
+            let answered = std::mem::take(&mut self.io.answered);
+            if durable.is_some() || !output.is_empty() || answered > 0 {
+                in_flight.push_back(Flight {
+                    durable,
+                    txns,
+                    output,
+                    answered,
+                });
+            }
+            return Ok(());
+        }
+        // A log that cannot pipeline: earlier output (if any) goes first.
+        while !in_flight.is_empty() {
+            oldest_durable(in_flight).await?;
+            if let Some(flight) = in_flight.pop_front() {
+                self.release_flight(flight, in_flight.is_empty());
+            }
+        }
         if !self.pending.is_empty() {
             let result = self.log.append(&self.pending).await;
             let txns = self.pending.len();
