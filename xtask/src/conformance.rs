@@ -3,13 +3,14 @@
 //! Suites (each run with `ZK_ADDR=host:port` of the server under test):
 //! - `kazoo`: the pytest suite in `tests/kazoo` (kazoo plus a raw wire-protocol client);
 //! - `interop`: `crates/zk-interop`, the `zookeeper-client` crate (`cargo test -- --ignored`);
-//! - `cli`: `tests/cli/cli_session.py`, Debian's C `cli_mt` and Java `zkCli.sh`.
+//! - `cli`: `tests/cli/cli_session.py`, Debian's C `cli_mt` and Java `zkCli.sh`;
+//! - `client`: our own `crates/zk-client` (its recipes and `zk-cli`, `cargo test -- --ignored`).
 //!
 //! Targets: `ours` (`zk-server`, release build, port 22181) and `apache` (Apache ZooKeeper
 //! 3.8 via `scripts/apache-zookeeper.sh`, port 22182). Every suite must pass against Apache:
 //! that is what shows the suites assert ZooKeeper's behaviour.
 //!
-//! Options: `--only ours|apache`, `--suite kazoo|interop|cli` (both repeatable).
+//! Options: `--only ours|apache`, `--suite kazoo|interop|cli|client` (both repeatable).
 //! Missing prerequisites are installed: the Python venv in `target/conformance-venv`, and
 //! (as root) Debian's `zookeeper`/`zookeeper-bin` packages. Servers started here are stopped
 //! by guards, also when a suite fails.
@@ -53,6 +54,7 @@ enum Suite {
     Kazoo,
     Interop,
     Cli,
+    Client,
 }
 
 impl Suite {
@@ -61,6 +63,7 @@ impl Suite {
             Suite::Kazoo => "kazoo",
             Suite::Interop => "interop",
             Suite::Cli => "cli",
+            Suite::Client => "client",
         }
     }
 }
@@ -90,11 +93,12 @@ fn parse(args: &[String]) -> Result<Options> {
                 "kazoo" => Suite::Kazoo,
                 "interop" => Suite::Interop,
                 "cli" => Suite::Cli,
-                other => bail!("--suite takes kazoo|interop|cli, not {other:?}"),
+                "client" => Suite::Client,
+                other => bail!("--suite takes kazoo|interop|cli|client, not {other:?}"),
             }),
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask conformance \
-                 [--only ours|apache] [--suite kazoo|interop|cli]"
+                 [--only ours|apache] [--suite kazoo|interop|cli|client]"
             ),
         }
     }
@@ -102,7 +106,7 @@ fn parse(args: &[String]) -> Result<Options> {
         targets = vec![Target::Ours, Target::Apache];
     }
     if suites.is_empty() {
-        suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli];
+        suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli, Suite::Client];
     }
     Ok(Options { targets, suites })
 }
@@ -124,6 +128,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         // Compile up front so that the build does not run while a server waits; a failure
         // shows again (and is counted) when the suite runs.
         let _ = exec(cargo().args(["test", "-p", "zk-interop", "--no-run"]));
+    }
+    if options.suites.contains(&Suite::Client) {
+        let _ = exec(cargo().args(["test", "-p", "zk-client", "--no-run"]));
     }
 
     let mut outcomes: Vec<(Target, Suite, Result<String>)> = Vec::new();
@@ -242,7 +249,7 @@ fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<Str
                 .env("PYTHONDONTWRITEBYTECODE", "1"),
             |line| line.contains(" passed") || line.contains(" failed"),
         ),
-        Suite::Interop => run_counted(
+        Suite::Interop => run_cargo_tests(
             cargo()
                 .args([
                     "test",
@@ -253,7 +260,18 @@ fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<Str
                     "--test-threads=1",
                 ])
                 .env("ZK_ADDR", addr),
-            |line| line.starts_with("test result:") && !line.contains(" 0 passed; 0 failed"),
+        ),
+        Suite::Client => run_cargo_tests(
+            cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "zk-client",
+                    "--",
+                    "--ignored",
+                    "--test-threads=1",
+                ])
+                .env("ZK_ADDR", addr),
         ),
         Suite::Cli => run_counted(
             Command::new(python)
@@ -268,6 +286,24 @@ fn run_suite(root: &Path, python: &Path, suite: Suite, addr: &str) -> Result<Str
 /// Runs `command` like [`exec`], echoing its stdout as it comes, and returns the last stdout
 /// line for which `is_count` holds (the runner's summary), or an error if it failed.
 fn run_counted(command: &mut Command, is_count: fn(&str) -> bool) -> Result<String> {
+    run_summarised(command, is_count, false)
+}
+
+/// Like [`run_counted`] for `cargo test`, which prints one `test result:` line per test
+/// binary: the counts of every such line are added up.
+fn run_cargo_tests(command: &mut Command) -> Result<String> {
+    run_summarised(
+        command,
+        |line| line.starts_with("test result:") && !line.contains(" 0 passed; 0 failed"),
+        true,
+    )
+}
+
+fn run_summarised(
+    command: &mut Command,
+    is_count: fn(&str) -> bool,
+    add_up: bool,
+) -> Result<String> {
     use std::io::BufRead;
 
     let shown = format!("{command:?}");
@@ -277,14 +313,21 @@ fn run_counted(command: &mut Command, is_count: fn(&str) -> bool) -> Result<Stri
         .spawn()
         .with_context(|| format!("could not start {shown}"))?;
     let mut count = String::new();
+    let (mut passed, mut failed) = (0, 0);
     if let Some(stdout) = child.stdout.take() {
         for line in std::io::BufReader::new(stdout).lines() {
             let line = line.context("read runner output")?;
             println!("{line}");
             if is_count(&line) {
                 count = line.trim().to_owned();
+                let (p, f) = test_counts(&line);
+                passed += p;
+                failed += f;
             }
         }
+    }
+    if add_up {
+        count = format!("{passed} passed, {failed} failed");
     }
     let status = child.wait().context("wait for the runner")?;
     if !status.success() {
