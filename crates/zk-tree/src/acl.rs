@@ -252,6 +252,11 @@ impl AclCache {
         }
     }
 
+    /// One more than the highest [`AclRef`] in use (the size of a table indexed by them).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The number of distinct lists.
     pub(crate) fn len(&self) -> usize {
         self.index.len()

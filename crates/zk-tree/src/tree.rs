@@ -937,17 +937,39 @@ impl DataTree {
 
     /// A serialisable copy of the tree.
     pub fn to_snapshot(&self) -> TreeSnapshot {
-        let mut acl_index: BTreeMap<u32, u32> = BTreeMap::new();
+        // The snapshot's ACL index of each cache slot, assigned in order of first use.
+        let mut acl_index: Vec<Option<u32>> = vec![None; self.acls.slot_count()];
         let mut acls = Vec::new();
-        let mut sorted: Vec<(&Box<str>, &Node)> = self.nodes.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Sorted by path. Each entry carries the path's first 8 bytes as a big-endian number
+        // (zero-padded, so it orders as the bytes do): most comparisons end there, without
+        // following the pointers to the paths.
+        let prefix = |path: &str| {
+            let mut word = [0u8; 8];
+            let len = path.len().min(8);
+            word[..len].copy_from_slice(&path.as_bytes()[..len]);
+            u64::from_be_bytes(word)
+        };
+        let mut sorted: Vec<(u64, &Box<str>, &Node)> = self
+            .nodes
+            .iter()
+            .map(|(path, node)| (prefix(path), path, node))
+            .collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         let nodes = sorted
             .into_iter()
-            .map(|(path, node)| {
-                let index = *acl_index.entry(node.acl.0).or_insert_with(|| {
-                    acls.push(self.acls.get(node.acl).to_vec());
-                    u32::try_from(acls.len() - 1).unwrap_or(u32::MAX)
-                });
+            .map(|(_, path, node)| {
+                let slot = acl_index.get_mut(node.acl.0 as usize);
+                let index = match slot.as_deref().copied().flatten() {
+                    Some(index) => index,
+                    None => {
+                        acls.push(self.acls.get(node.acl).to_vec());
+                        let index = u32::try_from(acls.len() - 1).unwrap_or(u32::MAX);
+                        if let Some(slot) = slot {
+                            *slot = Some(index);
+                        }
+                        index
+                    }
+                };
                 SnapshotNode {
                     path: path.to_string(),
                     data: node.data.as_deref().map(<[u8]>::to_vec),

@@ -686,6 +686,10 @@ fn snapshots_load_children_that_are_not_contiguous_and_share_acls() {
     }
     h.run(&set_acl("/b", vec![acl(Perms::READ, "ip", "1.2.3.4")], -1));
     let snapshot = h.tree.to_snapshot();
+    assert!(
+        snapshot.nodes.windows(2).all(|w| w[0].path < w[1].path),
+        "nodes sorted by path"
+    );
     let Ok(restored) = DataTree::from_snapshot_owned(snapshot.clone(), TreeConfig::default())
     else {
         panic!("snapshot failed to load");
