@@ -24,7 +24,11 @@ pub(crate) fn run_ci() -> Result<()> {
     exec(cargo().args(["bench", "--workspace", "--", "--test"]))?;
     // All three election algorithms, then Zab over FastLeaderElection.
     crate::sim::run(&["--seeds".to_owned(), "0..2000".to_owned()])?;
-    crate::sim::run(&["--zab".to_owned(), "--seeds".to_owned(), "0..2000".to_owned()])?;
+    crate::sim::run(&[
+        "--zab".to_owned(),
+        "--seeds".to_owned(),
+        "0..2000".to_owned(),
+    ])?;
     crate::conformance::run(&[])?;
     Ok(())
 }
