@@ -304,3 +304,93 @@ async fn sigkill_at_random_moments_loses_no_acknowledged_write() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whether `path` exists, asked on a fresh connection.
+async fn exists(addr: SocketAddr, path: &str) -> bool {
+    let mut client = Client::connect(addr).await;
+    let mut xid = 0;
+    let reply = call(
+        &mut client,
+        &mut xid,
+        Request::GetData(GetDataRequest {
+            path: path.into(),
+            watch: false,
+        }),
+    )
+    .await
+    .expect("getData reply");
+    reply.ok()
+}
+
+/// Creates `path` as an ephemeral of `client`'s session.
+async fn create_ephemeral(client: &mut Client, path: &str) {
+    let mut xid = 100;
+    let reply = call(
+        client,
+        &mut xid,
+        Request::Create(CreateRequest {
+            path: path.into(),
+            data: Some(b"e".to_vec()),
+            acl: Acl::open_unsafe(),
+            flags: CreateMode::Ephemeral.flags(),
+        }),
+    )
+    .await
+    .expect("create reply");
+    assert!(reply.ok(), "create {path}: {reply:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_survive_a_sigkill_and_expire_afterwards_with_their_ephemerals() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("zk-server-crash-ephemerals")
+        .join(format!("{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("test dir");
+
+    let mut server = start_server(&dir);
+    // One session that comes back after the restart, one that never does.
+    let mut returning = Client::connect_timeout(server.addr, 30_000).await;
+    let mut vanishing = Client::connect_timeout(server.addr, 1_000).await;
+    create_ephemeral(&mut returning, "/kept").await;
+    create_ephemeral(&mut vanishing, "/dropped").await;
+    server.child.kill().expect("SIGKILL zk-server");
+    let _ = server.child.wait();
+    drop(vanishing);
+
+    let server = start_server(&dir);
+    // The returning session re-attaches with its id and password and keeps its ephemeral.
+    let mut again = Client::raw(server.addr).await;
+    let response = again
+        .handshake(&zk_proto::ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: returning.last_zxid,
+            timeout_ms: 30_000,
+            session_id: returning.session,
+            password: returning.password.clone(),
+            read_only: Some(false),
+        })
+        .await
+        .expect("connect response");
+    assert_eq!(
+        response.session_id, returning.session,
+        "the session recovered from disk is still alive after the restart"
+    );
+    // The vanishing session expires after its timeout, counted from the restart, and takes
+    // its ephemeral with it; the returning one keeps pinging and keeps its node.
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let _ = again.ping().await;
+        if !exists(server.addr, "/dropped").await {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the expired session's ephemeral is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(exists(server.addr, "/kept").await, "/kept was removed");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
