@@ -29,6 +29,7 @@ pub(crate) fn run_ci() -> Result<()> {
         "--seeds".to_owned(),
         "0..2000".to_owned(),
     ])?;
+    crate::loom::run(&[])?;
     crate::conformance::run(&[])?;
     Ok(())
 }
