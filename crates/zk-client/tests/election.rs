@@ -44,40 +44,33 @@ async fn four_letter(word: &str) -> String {
     out
 }
 
-/// `wchp`: watched path -> sessions watching it.
-async fn watches_by_path() -> BTreeMap<String, BTreeSet<String>> {
+/// Parses a grouped four-letter-word listing (`wchp`, `wchc`): a line starting with
+/// `header_prefix` opens a group, and each following non-empty line is one of its entries.
+async fn grouped_listing(word: &str, header_prefix: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut current = None;
-    for line in four_letter("wchp").await.lines() {
-        if line.starts_with('/') {
+    for line in four_letter(word).await.lines() {
+        if line.starts_with(header_prefix) {
             current = Some(line.trim().to_owned());
-        } else if let (Some(path), session) = (&current, line.trim()) {
-            if !session.is_empty() {
-                map.entry(path.clone())
+        } else if let (Some(header), entry) = (&current, line.trim()) {
+            if !entry.is_empty() {
+                map.entry(header.clone())
                     .or_default()
-                    .insert(session.to_owned());
+                    .insert(entry.to_owned());
             }
         }
     }
     map
 }
 
+/// `wchp`: watched path -> sessions watching it.
+async fn watches_by_path() -> BTreeMap<String, BTreeSet<String>> {
+    grouped_listing("wchp", "/").await
+}
+
 /// `wchc`: session -> watched paths.
 async fn watches_by_session() -> BTreeMap<String, BTreeSet<String>> {
-    let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut current = None;
-    for line in four_letter("wchc").await.lines() {
-        if line.starts_with("0x") {
-            current = Some(line.trim().to_owned());
-        } else if let (Some(session), path) = (&current, line.trim()) {
-            if path.starts_with('/') {
-                map.entry(session.clone())
-                    .or_default()
-                    .insert(path.to_owned());
-            }
-        }
-    }
-    map
+    grouped_listing("wchc", "0x").await
 }
 
 struct Contenders {
