@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{connect, fresh_root, proxy::Proxy, wait, zk_addr, TIMEOUT};
+use common::{connect, connect_to, fresh_root, proxy::Proxy, wait, zk_addr, TIMEOUT};
 use zk_client::{
     AddWatchMode, Client, CreateMode, CreateOptions, Error, EventType, Op, OpResult, ReadOp,
     ReadResult, SessionState, WatcherType,
@@ -255,11 +255,7 @@ async fn reconnect_keeps_the_session_and_its_watches() {
     let proxy = Proxy::start(&zk_addr()).await;
     let admin = connect().await;
     let root = fresh_root(&admin, "reconnect").await;
-    let client = Client::builder(proxy.addr())
-        .session_timeout(TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_to(proxy.addr()).await;
     let session = client.session_id();
     let eph = format!("{root}/eph");
     client
@@ -356,11 +352,7 @@ async fn credentials_are_sent_again_after_a_reconnect() {
     let admin = connect().await;
     let root = fresh_root(&admin, "auth").await;
     let proxy = Proxy::start(&zk_addr()).await;
-    let client = Client::builder(proxy.addr())
-        .session_timeout(TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_to(proxy.addr()).await;
     client.add_auth("digest", b"alice:secret").await.unwrap();
     let secret = format!("{root}/secret");
     let acl = vec![zk_client::Acl {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{connect, fresh_root, proxy::Proxy, wait, zk_addr, TIMEOUT};
+use common::{connect, connect_to, fresh_root, proxy::Proxy, wait, zk_addr, TIMEOUT};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use zk_client::recipes::{
     Campaign, DistributedLock, ElectionEvent, FencingToken, LeaderElection, LossReason,
@@ -221,11 +221,7 @@ async fn a_lost_create_reply_leaves_no_ghost_candidate() {
     let admin = connect().await;
     let root = fresh_root(&admin, "lost-reply").await;
     let proxy = Proxy::start(&zk_addr()).await;
-    let client = Client::builder(proxy.addr())
-        .session_timeout(TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_to(proxy.addr()).await;
     let session = client.session_id();
     proxy.lose_next_create_reply(&format!("{root}/"));
     let election = LeaderElection::new(client.clone(), &root);
@@ -251,11 +247,7 @@ async fn a_suspended_connection_ends_leadership_at_once() {
     let admin = connect().await;
     let root = fresh_root(&admin, "suspend").await;
     let proxy = Proxy::start(&zk_addr()).await;
-    let client = Client::builder(proxy.addr())
-        .session_timeout(TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_to(proxy.addr()).await;
     let election = LeaderElection::new(client.clone(), &root);
     let mut campaign = election.campaign("fragile").await.unwrap();
     let token = elected(&mut campaign).await;
@@ -276,11 +268,7 @@ async fn a_black_holed_leader_steps_down_before_its_session_expires() {
     let admin = connect().await;
     let root = fresh_root(&admin, "blackhole").await;
     let proxy = Proxy::start(&zk_addr()).await;
-    let client = Client::builder(proxy.addr())
-        .session_timeout(TIMEOUT)
-        .connect()
-        .await
-        .unwrap();
+    let client = connect_to(proxy.addr()).await;
     let mut states = client.state_watcher();
     let mut campaign = LeaderElection::new(client.clone(), &root)
         .campaign("mute")

@@ -22,14 +22,20 @@ pub fn zk_addr() -> String {
     std::env::var("ZK_ADDR").unwrap_or_else(|_| "127.0.0.1:42182".to_owned())
 }
 
-/// A client with the test session timeout.
+/// A client of the server under test with the test session timeout.
 pub async fn connect() -> Client {
+    connect_to(zk_addr()).await
+}
+
+/// A client of `connect_string` (the server, or a proxy in front of it) with the test session
+/// timeout.
+pub async fn connect_to(connect_string: impl Into<String>) -> Client {
     init_tracing();
-    Client::builder(zk_addr())
+    Client::builder(connect_string)
         .session_timeout(TIMEOUT)
         .connect()
         .await
-        .expect("connect to ZK_ADDR")
+        .expect("connect to the server under test")
 }
 
 /// Awaits `future` within [`WAIT`], panicking otherwise.
