@@ -48,11 +48,13 @@
 //! * A connection whose unwritten output passes 64 MiB is closed, and a connection's reader
 //!   waits while 1000 of its replies or 4 MiB are unwritten (ZooKeeper has no such bound).
 
+pub mod cluster;
 pub mod config;
 mod connection;
 mod core;
 pub mod durable;
 pub mod election;
+pub mod ensemble;
 pub mod error;
 mod four_letter;
 mod outbox;

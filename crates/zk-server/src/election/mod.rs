@@ -17,6 +17,7 @@
 pub mod driver;
 pub mod handshake;
 pub mod queue;
+pub mod runner;
 mod sync;
 pub mod transport;
 pub mod udp;

@@ -1,0 +1,1 @@
+//! The quorum-port transport between a leader and its learners.

@@ -1,0 +1,1 @@
+//! One election round at a time over the configured algorithm and its transport.

@@ -1,0 +1,1 @@
+//! The ensemble described by zoo.cfg: `server.N` lines, `myid`, quorum, election algorithm.
