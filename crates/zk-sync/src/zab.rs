@@ -128,6 +128,30 @@ impl Zab {
         matches!(&self.role, Role::Leader(l) if l.established)
     }
 
+    /// Forgets logged proposals the host no longer needs in memory: those up to `up_to` (the
+    /// zxid of a snapshot the host has taken of its committed state) that are committed and
+    /// older than the last `commit_log_count` entries, which stay for DIFF. A learner behind
+    /// the forgotten part gets a SNAP. Returns how many entries were dropped.
+    pub fn compact(&mut self, up_to: Zxid) -> usize {
+        let limit = up_to.min(self.committed);
+        let keep_from = self.log.len().saturating_sub(self.config.commit_log_count);
+        let drop = self.log[..keep_from]
+            .iter()
+            .take_while(|e| e.zxid <= limit)
+            .count();
+        if drop > 0 {
+            self.snapshot_zxid = self.log[drop - 1].zxid;
+            self.log.drain(..drop);
+        }
+        drop
+    }
+
+    /// The logged proposals above `zxid` still held in memory, in zxid order.
+    pub fn entries_after(&self, zxid: Zxid) -> &[Entry] {
+        let start = self.log.partition_point(|e| e.zxid <= zxid);
+        &self.log[start..]
+    }
+
     /// When the host should next feed [`Input::Tick`], if a timer is armed.
     pub fn deadline(&self) -> Option<Millis> {
         self.next_tick

@@ -27,3 +27,45 @@ fn silent_leaders_and_lost_quorums_end_the_role() {
     let init_limit = alone.config.init_limit_ms();
     assert!(is_looking(&step(&mut alone, init_limit + 1, Input::Tick)));
 }
+
+#[test]
+fn compact_keeps_the_diff_window_and_uncommitted_entries() {
+    use crate::{Durable, Entry, Zab, ZabConfig};
+    use zk_elect::QuorumVerifier;
+    use zk_proto::{Epoch, Sid, Zxid};
+    let quorum = QuorumVerifier::majority([Sid(1)]).unwrap();
+    let mut config = ZabConfig::new(Sid(1), quorum);
+    config.commit_log_count = 3;
+    let log: Vec<Entry> = (1..=10)
+        .map(|n| Entry {
+            zxid: Zxid::new(Epoch(1), n),
+            txn: vec![n as u8],
+        })
+        .collect();
+    let durable = Durable {
+        snapshot_zxid: Zxid::ZERO,
+        log,
+        accepted_epoch: Epoch(1),
+        current_epoch: Epoch(1),
+    };
+    let mut zab = Zab::new(config, durable);
+    // Nothing is committed after a restart: nothing may be dropped.
+    assert_eq!(zab.compact(Zxid::new(Epoch(1), 10)), 0);
+    let mut out = Vec::new();
+    zab.step(
+        zk_elect::Millis(0),
+        crate::Input::ElectionDecided {
+            leader: Sid(1),
+            state: zk_elect::ServerState::Leading,
+        },
+        &mut out,
+    );
+    assert_eq!(zab.committed_zxid(), Zxid::new(Epoch(1), 10));
+    // Up to the snapshot at 5 only.
+    assert_eq!(zab.compact(Zxid::new(Epoch(1), 5)), 5);
+    assert_eq!(zab.entries_after(Zxid::ZERO)[0].zxid, Zxid::new(Epoch(1), 6));
+    // The last three stay for DIFF.
+    assert_eq!(zab.compact(Zxid::new(Epoch(1), 10)), 2);
+    assert_eq!(zab.entries_after(Zxid::ZERO).len(), 3);
+    assert_eq!(zab.last_logged_zxid(), Zxid::new(Epoch(1), 10));
+}

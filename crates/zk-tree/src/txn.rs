@@ -14,14 +14,16 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, CreateMode, ErrorCode, SessionId, Stat, Zxid};
 
-/// A write as a client asked for it, already decoded by the server.
-#[derive(Clone, PartialEq, Eq, Debug)]
+/// A write as a client asked for it, already decoded by the server. Serializable, so that a
+/// learner can forward it to the leader.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub enum Op {
     /// create/create2/createContainer/createTTL.
     Create {
         /// The requested path (without the sequence suffix).
         path: String,
         /// The data; `None` for null data (a null jute buffer), which the node keeps.
+        #[serde(with = "crate::bytes::option")]
         data: Option<Vec<u8>>,
         /// The requested ACL (normalised by the prep stage).
         acl: Vec<Acl>,
@@ -42,6 +44,7 @@ pub enum Op {
         /// The path.
         path: String,
         /// The new data; `None` for null data, which the node keeps.
+        #[serde(with = "crate::bytes::option")]
         data: Option<Vec<u8>>,
         /// The expected version, -1 for any.
         version: i32,
