@@ -25,6 +25,9 @@ pub(crate) const VERSION_TEXT: &str = concat!(
 /// The trace mask `gtmk` prints (ZooKeeper's default `ZooTrace` mask).
 pub(crate) const TRACE_MASK: i64 = 306;
 
+/// What the stat-like words answer while the server elects or synchronizes (ZooKeeper's text).
+pub(crate) const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
 /// What the core knows that the commands print.
 #[derive(Debug, Default)]
 pub(crate) struct Facts {
@@ -50,6 +53,14 @@ pub(crate) struct Facts {
     pub(crate) watches_by_session: Vec<(SessionId, Vec<String>)>,
     /// `wchp`: each path and the sessions watching it.
     pub(crate) watches_by_path: Vec<(String, Vec<SessionId>)>,
+    /// Cluster mode: the ensemble's state (`None`: standalone).
+    pub(crate) cluster: Option<Arc<crate::cluster::ClusterStats>>,
+}
+
+impl Facts {
+    fn mode(&self) -> &'static str {
+        self.cluster.as_ref().map_or("standalone", |c| c.mode())
+    }
 }
 
 /// `srvr` and `stat`.
@@ -87,7 +98,7 @@ fn server_stats(out: &mut String, stats: &ServerStats, connections: usize, facts
     let _ = writeln!(out, "Connections: {connections}");
     let _ = writeln!(out, "Outstanding: {}", facts.outstanding);
     let _ = writeln!(out, "Zxid: 0x{:x}", facts.zxid.0);
-    out.push_str("Mode: standalone\n");
+    let _ = writeln!(out, "Mode: {}", facts.mode());
 }
 
 /// `cons`.
@@ -236,7 +247,7 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
     let ephemerals: usize = facts.ephemerals.values().map(Vec::len).sum();
     let values: Vec<(&str, String)> = vec![
         ("version", VERSION_TEXT.to_owned()),
-        ("server_state", "standalone".into()),
+        ("server_state", facts.mode().into()),
         ("avg_latency", stats.latency.avg_text()),
         ("max_latency", stats.latency.max_ms().to_string()),
         ("min_latency", stats.latency.min_ms().to_string()),
@@ -286,6 +297,24 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
         ("non_mtls_remote_conn_count", "0".into()),
         ("non_mtls_local_conn_count", "0".into()),
     ];
+    let mut values = values;
+    if let Some(cluster) = &facts.cluster {
+        let load = |v: &std::sync::atomic::AtomicU64| v.load(Relaxed).to_string();
+        values.push(("peer_state", format!("{} - broadcast", cluster.mode())));
+        values.push(("current_epoch", load(&cluster.epoch)));
+        values.push(("leader_sid", load(&cluster.leader)));
+        values.push(("election_count", load(&cluster.elections)));
+        if cluster.mode() == "leader" {
+            values.push(("learners", load(&cluster.learners)));
+            values.push(("followers", load(&cluster.learners)));
+            values.push(("synced_followers", load(&cluster.synced_followers)));
+            values.push(("synced_observers", load(&cluster.observers)));
+            values.push(("proposal_count", load(&cluster.proposals)));
+            values.push(("diff_count", load(&cluster.diff_count)));
+            values.push(("snap_count", load(&cluster.snap_count)));
+            values.push(("trunc_count", load(&cluster.trunc_count)));
+        }
+    }
     let mut out = String::new();
     for (key, value) in values {
         let _ = writeln!(out, "zk_{key}\t{value}");

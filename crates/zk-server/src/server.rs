@@ -142,6 +142,32 @@ impl Server {
         initial: InitialState,
     ) -> Result<ServerHandle, ServerError> {
         Server::check_supported(&config)?;
+        Server::start_inner(config, log, initial, None).await
+    }
+
+    /// Binds the client port and starts the core in cluster mode (not serving until the node
+    /// task says so); returns the handle and the core's channel for the node task.
+    pub(crate) async fn start_cluster(
+        config: Config,
+        initial: InitialState,
+        link: crate::core::cluster::ClusterLink,
+    ) -> Result<ServerHandle, ServerError> {
+        Server::start_inner(
+            config,
+            Box::new(MemoryTxnLog::default()),
+            initial,
+            Some(link),
+        )
+        .await
+    }
+
+    async fn start_inner(
+        config: Config,
+        log: Box<dyn TxnLog>,
+        initial: InitialState,
+        cluster: Option<crate::core::cluster::ClusterLink>,
+    ) -> Result<ServerHandle, ServerError> {
+        let sid = cluster.as_ref().map_or(0, |c| c.my_sid.0);
         let ip = config
             .client_port_address
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -166,8 +192,9 @@ impl Server {
             client_port: local_addr.port(),
             registry: Mutex::new(Registry::default()),
         });
-        let span = tracing::info_span!("server", sid = 0);
-        let core = Core::new(shared.clone(), log, initial);
+        let span = tracing::info_span!("server", sid);
+        let core_tx = shared.core_tx.clone();
+        let core = Core::new(shared.clone(), log, initial, cluster);
         let core_task = tokio::spawn(
             core.run(core_rx, shutdown_rx.clone())
                 .instrument(span.clone()),
@@ -178,6 +205,7 @@ impl Server {
         span.in_scope(|| info!(%local_addr, "serving clients"));
         Ok(ServerHandle {
             local_addr,
+            core_tx,
             shutdown_tx,
             core_task,
             accept_task,
@@ -274,6 +302,7 @@ impl Drop for BackgroundServer {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    core_tx: mpsc::Sender<CoreMsg>,
     shutdown_tx: watch::Sender<bool>,
     core_task: JoinHandle<Result<(), ServerError>>,
     accept_task: JoinHandle<()>,
@@ -283,6 +312,11 @@ impl ServerHandle {
     /// The address the client port is bound to (with the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The core's channel (cluster mode: the node task talks to the core through it).
+    pub(crate) fn core_sender(&self) -> mpsc::Sender<CoreMsg> {
+        self.core_tx.clone()
     }
 
     /// Stops accepting, closes every connection and stops the core.

@@ -152,6 +152,12 @@ impl Zab {
         &self.log[start..]
     }
 
+    /// The `up_to` of the next [`Input::Persisted`] the host owes: the log's last zxid after
+    /// the oldest history write not yet reported durable.
+    pub fn next_persist_point(&self) -> Option<Zxid> {
+        self.pending_writes.front().copied()
+    }
+
     /// When the host should next feed [`Input::Tick`], if a timer is armed.
     pub fn deadline(&self) -> Option<Millis> {
         self.next_tick

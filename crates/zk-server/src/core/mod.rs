@@ -11,6 +11,7 @@
 //! batches are released strictly in order, each once its own transactions (and so every earlier
 //! batch's) are durable; a batch without transactions still waits behind earlier ones.
 
+pub(crate) mod cluster;
 mod requests;
 mod sessions;
 
@@ -132,6 +133,8 @@ pub(crate) enum CoreMsg {
         word: FourLetterWord,
         reply: oneshot::Sender<String>,
     },
+    /// Cluster mode: a message from the node task.
+    Cluster(crate::cluster::ToCore),
 }
 
 /// One request as read from the wire.
@@ -169,6 +172,10 @@ struct Conn {
     dirty: bool,
     /// Already closed by the core: later requests are dropped.
     closed: bool,
+    /// Cluster mode: writes of this connection waiting for their commit.
+    writes_outstanding: u32,
+    /// Cluster mode: requests waiting behind those writes.
+    queued: VecDeque<Incoming>,
 }
 
 impl Conn {
@@ -267,10 +274,17 @@ pub(crate) struct Core {
     last_zxid: Zxid,
     origin: Instant,
     super_digest: Option<String>,
+    /// Cluster mode (`None`: standalone).
+    cluster: Option<cluster::ClusterCore>,
 }
 
 impl Core {
-    pub(crate) fn new(shared: Arc<Shared>, log: Box<dyn TxnLog>, initial: InitialState) -> Core {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        log: Box<dyn TxnLog>,
+        initial: InitialState,
+        cluster: Option<cluster::ClusterLink>,
+    ) -> Core {
         let config = &shared.config;
         let mut sessions = SessionTable::new(SessionConfig {
             tick_time_ms: i32::try_from(config.tick_time_ms).unwrap_or(i32::MAX),
@@ -281,7 +295,9 @@ impl Core {
                 i32::try_from(config.max_session_timeout_ms()).unwrap_or(i32::MAX),
             ),
         });
-        sessions.initialize_session_ids(zk_proto::Sid(0), wall_clock_ms());
+        let my_sid = cluster.as_ref().map_or(zk_proto::Sid(0), |c| c.my_sid);
+        sessions.initialize_session_ids(my_sid, wall_clock_ms());
+        let snap_count = config.snap_count;
         let super_digest = config.super_digest.clone();
         let InitialState {
             tree,
@@ -312,6 +328,7 @@ impl Core {
             last_zxid,
             origin: Instant::now(),
             super_digest,
+            cluster: cluster.map(|link| cluster::ClusterCore::new(link, snap_count)),
         }
     }
 
@@ -359,10 +376,23 @@ impl Core {
                         self.handle(msg);
                     }
                 }
-                _ = ticker.tick(), if intake => self.expire_sessions(),
-                _ = container_ticker.tick(), if intake => self.delete_containers(),
+                _ = ticker.tick(), if intake => {
+                    if self.is_cluster() {
+                        self.cluster_expire();
+                    } else {
+                        self.expire_sessions();
+                    }
+                }
+                _ = container_ticker.tick(), if intake => {
+                    if self.is_cluster() {
+                        self.cluster_delete_containers();
+                    } else {
+                        self.delete_containers();
+                    }
+                }
                 _ = shutdown.changed() => break Ok(()),
             }
+            self.flush_proposals();
             if let Err(e) = self.commit(&mut in_flight).await {
                 break Err(e);
             }
@@ -529,10 +559,17 @@ impl Core {
                 received,
             } => self.on_connect(conn, peer, request, received),
             CoreMsg::Requests { conn, batch } => {
-                for incoming in batch {
-                    self.on_request(conn, incoming);
+                if self.is_cluster() {
+                    for incoming in batch {
+                        self.cluster_incoming(conn, incoming);
+                    }
+                } else {
+                    for incoming in batch {
+                        self.on_request(conn, incoming);
+                    }
                 }
             }
+            CoreMsg::Cluster(msg) => self.on_cluster(msg),
             CoreMsg::Closed { conn } => self.on_closed(conn),
             CoreMsg::FourLetter { word, reply } => {
                 let _ = reply.send(self.four_letter(word));
@@ -601,6 +638,9 @@ impl Core {
     }
 
     fn four_letter(&mut self, word: FourLetterWord) -> String {
+        if !self.serving() {
+            return four_letter::NOT_SERVING.to_owned();
+        }
         let shared = self.shared.clone();
         let connections = shared.connections();
         match word {
@@ -655,6 +695,7 @@ impl Core {
                 .map(|(expiry, sessions)| (four_letter::to_wall_ms(expiry, now), sessions))
                 .collect(),
             watch_count: self.watches.watch_count(),
+            cluster: self.cluster.as_ref().map(|c| c.stats.clone()),
             watch_summary: (
                 self.watches.watcher_count(),
                 self.watches.path_count(),

@@ -116,7 +116,7 @@ impl Core {
     }
 
     /// Turns tree events into notifications for the watching connections that may read the node.
-    fn fire(&mut self, events: &[TreeEvent]) {
+    pub(super) fn fire(&mut self, events: &[TreeEvent]) {
         for event in events {
             let fired = self.watches.trigger(&event.path, event_kind(event.kind));
             for (watcher, kind, path) in fired {
@@ -139,7 +139,7 @@ impl Core {
     }
 
     /// Drops a request that gets no reply, returning its budget.
-    fn discard(&mut self, id: ConnId) {
+    pub(super) fn discard(&mut self, id: ConnId) {
         self.release(1);
         if let Some(conn) = self.io.conns.get(&id) {
             conn.outbox.written(1);
@@ -168,6 +168,7 @@ impl Core {
             received,
         } = incoming;
         let now = self.now_ms();
+        self.cluster_touch(session);
         if !self.sessions.touch(session, now) {
             info!(%session, "request on a closing or expired session; closing the connection");
             self.reply_err(id, xid, ErrorCode::SessionExpired, received);
@@ -184,6 +185,17 @@ impl Core {
                 }
                 OpCode::Notification | OpCode::CreateSession | OpCode::Error => {
                     self.unimplemented(id, xid, op, received)
+                }
+                OpCode::Multi if self.is_cluster() => {
+                    warn!(%session, op, error = %e, "undecodable multi; answering MARSHALLINGERROR");
+                    self.cluster_submit(
+                        id,
+                        session,
+                        xid,
+                        crate::cluster::op_error(ErrorCode::MarshallingError),
+                        super::cluster::ReplyKind::Empty,
+                        received,
+                    );
                 }
                 OpCode::Multi => {
                     warn!(%session, op, error = %e, "undecodable multi; answering MARSHALLINGERROR");
@@ -270,6 +282,16 @@ impl Core {
         received: Instant,
     ) {
         let cxid = xid.0;
+        let request = if self.is_cluster() {
+            match super::cluster::cluster_write(request) {
+                Ok((op, kind)) => {
+                    return self.cluster_submit(id, session, xid, op, kind, received);
+                }
+                Err(request) => request,
+            }
+        } else {
+            request
+        };
         match request {
             // ZooKeeper answers a ping with xid -2 whatever xid it came with.
             Request::Ping => self.reply(
@@ -671,18 +693,7 @@ impl Core {
             return;
         };
         let outcome = self.write(session, xid.0, &Op::Multi(tree_ops));
-        let results = match outcome.result {
-            TxnResult::Multi(results) => results,
-            TxnResult::Error(code) => vec![TxnResult::Error(code); kinds.len()],
-            other => vec![other],
-        };
-        let response = MultiResponse {
-            results: results
-                .into_iter()
-                .zip(kinds)
-                .map(|(result, kind)| multi_result(result, kind))
-                .collect(),
-        };
+        let response = multi_response(outcome.result, kinds);
         let zxid = self.last_zxid;
         self.reply(id, xid, zxid, ErrorCode::Ok, received, |out| {
             response.encode(out)
@@ -730,7 +741,23 @@ impl Core {
 }
 
 /// The tree op for one op of a multi; `None` for a read op, which a multi may not carry.
-fn multi_write_op(op: MultiOp) -> Option<Op> {
+/// The answer to a multi from its txn's result.
+pub(super) fn multi_response(result: TxnResult, kinds: Vec<OpCode>) -> MultiResponse {
+    let results = match result {
+        TxnResult::Multi(results) => results,
+        TxnResult::Error(code) => vec![TxnResult::Error(code); kinds.len()],
+        other => vec![other],
+    };
+    MultiResponse {
+        results: results
+            .into_iter()
+            .zip(kinds)
+            .map(|(result, kind)| multi_result(result, kind))
+            .collect(),
+    }
+}
+
+pub(super) fn multi_write_op(op: MultiOp) -> Option<Op> {
     // Unknown create flags fail the op with BADARGUMENTS where ZooKeeper's `CreateMode.fromFlag`
     // does: a non-TTL mode with a TTL is refused with that code before any other check.
     let create = |path, data, acl, flags, ttl: Option<i64>| match CreateMode::from_flags(flags) {

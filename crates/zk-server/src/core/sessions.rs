@@ -37,8 +37,15 @@ impl Core {
                 close_after: false,
                 dirty: false,
                 closed: false,
+                writes_outstanding: 0,
+                queued: std::collections::VecDeque::new(),
             },
         );
+        if !self.serving() {
+            debug!("not serving clients (electing or synchronizing); closing the new connection");
+            self.close_after_flush(id);
+            return;
+        }
         if request.last_zxid_seen > self.last_zxid {
             info!(
                 client_zxid = %request.last_zxid_seen,
@@ -50,7 +57,9 @@ impl Core {
         }
         let now = self.now_ms();
         let negotiated_ms = self.sessions.negotiate_timeout_ms(request.timeout_ms);
-        if request.session_id.0 == 0 {
+        if request.session_id.0 == 0 && self.is_cluster() {
+            self.cluster_connect(id, request, received, negotiated_ms);
+        } else if request.session_id.0 == 0 {
             let session = self.sessions.next_session_id();
             let result = self.write(
                 session,
@@ -91,7 +100,7 @@ impl Core {
     }
 
     /// Binds a connection to a session and answers the ConnectRequest.
-    fn attach(
+    pub(super) fn attach(
         &mut self,
         id: ConnId,
         session: SessionId,
@@ -122,7 +131,7 @@ impl Core {
     }
 
     /// Answers an invalid-session ConnectResponse, then closes.
-    fn connect_failed(&mut self, id: ConnId, request: &ConnectRequest) {
+    pub(super) fn connect_failed(&mut self, id: ConnId, request: &ConnectRequest) {
         let response = ConnectResponse::invalid(request);
         self.stage(id, false, |out| response.encode(out));
         self.close_after_flush(id);
