@@ -107,6 +107,8 @@ pub struct Config {
     pub peer_type: Option<String>,
     /// `server.N` lines (cluster mode, kept).
     pub servers: Vec<ServerLine>,
+    /// `group.N` and `weight.N` lines (hierarchical quorums), as `(line, key, value)`.
+    pub quorum_keys: Vec<(usize, String, String)>,
     /// `autopurge.snapRetainCount` (storage, kept).
     pub autopurge_snap_retain_count: u32,
     /// `autopurge.purgeInterval` in hours, 0 = off (storage, kept).
@@ -144,6 +146,7 @@ impl Default for Config {
             auth_fle_key_file: None,
             peer_type: None,
             servers: Vec::new(),
+            quorum_keys: Vec::new(),
             autopurge_snap_retain_count: 3,
             autopurge_purge_interval_hours: 0,
             snap_count: 100_000,
@@ -398,7 +401,9 @@ impl Config {
                         line,
                     });
                 } else if key.starts_with("group.") || key.starts_with("weight.") {
-                    // Hierarchical quorums: cluster mode, refused there.
+                    // Hierarchical quorums: checked with the ensemble.
+                    self.quorum_keys
+                        .push((line, key.to_owned(), value.to_owned()));
                 } else {
                     self.unknown_keys.push((line, key.to_owned()));
                 }
