@@ -75,6 +75,17 @@ pub enum StorageError {
         /// The last zxid already in the log.
         last: Zxid,
     },
+    /// Snapshot bytes received from elsewhere (a leader) are not a valid snapshot.
+    #[error("invalid snapshot: {0}")]
+    InvalidSnapshot(String),
+    /// The log cannot be truncated as asked; nothing was changed.
+    #[error("cannot truncate the log after {zxid}: {reason}")]
+    CannotTruncate {
+        /// The zxid the log was to end at.
+        zxid: Zxid,
+        /// Why not.
+        reason: String,
+    },
     /// A snapshot's tree could not be rebuilt.
     #[error("snapshot {path} does not form a tree: {reason}")]
     BadTree {

@@ -1,11 +1,13 @@
 //! A summary of a data directory: every snapshot and log segment with its zxid range, node and
-//! session counts, and the verdict of checking every CRC. Read-only: it never repairs.
+//! session counts, the verdict of checking every CRC, and the Zab epoch files when present.
+//! Read-only: it never repairs.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use zk_proto::Zxid;
+use zk_proto::{Epoch, Zxid};
 
+use crate::epoch::{read_epoch_file, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::error::Result;
 use crate::format::{self, SegmentEnd, VERSION_DIR};
 use crate::fs::{FileSystem, RealFileSystem};
@@ -48,6 +50,17 @@ pub struct LogSummary {
     pub damage: Option<String>,
 }
 
+/// One epoch file (`acceptedEpoch` or `currentEpoch`) that exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EpochFileSummary {
+    /// The file.
+    pub path: PathBuf,
+    /// The epoch it holds, if it holds one.
+    pub epoch: Option<Epoch>,
+    /// What is wrong with it, if anything.
+    pub damage: Option<String>,
+}
+
 /// A summary of a data directory.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -59,6 +72,8 @@ pub struct Report {
     pub snapshots: Vec<SnapshotSummary>,
     /// The log segments, oldest first.
     pub logs: Vec<LogSummary>,
+    /// The epoch files present (`acceptedEpoch`, then `currentEpoch`), as a Zab peer keeps them.
+    pub epoch_files: Vec<EpochFileSummary>,
 }
 
 impl Report {
@@ -66,6 +81,7 @@ impl Report {
     pub fn is_clean(&self) -> bool {
         self.snapshots.iter().all(|s| s.damage.is_none())
             && self.logs.iter().all(|l| l.damage.is_none())
+            && self.epoch_files.iter().all(|e| e.damage.is_none())
     }
 
     /// The total number of valid log records.
@@ -149,6 +165,22 @@ pub fn inspect_with(fs: &dyn FileSystem, snap_dir: &Path, log_dir: &Path) -> Res
         }
         report.logs.push(summary);
     }
+    for name in [ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE] {
+        let path = snap_dir.join(name);
+        match read_epoch_file(fs, &path) {
+            Ok(None) => {}
+            Ok(Some(epoch)) => report.epoch_files.push(EpochFileSummary {
+                path,
+                epoch: Some(epoch),
+                damage: None,
+            }),
+            Err(error) => report.epoch_files.push(EpochFileSummary {
+                path,
+                epoch: None,
+                damage: Some(error.to_string()),
+            }),
+        }
+    }
     Ok(report)
 }
 
@@ -194,6 +226,20 @@ impl fmt::Display for Report {
                 "  {name}  {range}  {} records  {} of {} bytes used  {verdict}",
                 l.records, l.valid_end, l.size_bytes
             )?;
+        }
+        if !self.epoch_files.is_empty() {
+            writeln!(f, "epoch files in {}:", self.snap_dir.display())?;
+        }
+        for e in &self.epoch_files {
+            let name = e.path.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+            match (e.epoch, &e.damage) {
+                (Some(epoch), None) => writeln!(f, "  {name}  epoch {epoch}")?,
+                (_, damage) => writeln!(
+                    f,
+                    "  {name}  DAMAGED: {}",
+                    damage.as_deref().unwrap_or("unknown")
+                )?,
+            }
         }
         write!(
             f,

@@ -36,13 +36,22 @@
 //! poisons the log for good. `tests/crash.rs` cuts the power (torn sectors included) at seeded
 //! moments and checks that every acknowledged txn survives and nothing unrequested appears.
 //!
+//! For Zab (cluster mode) the store also recovers without replaying the log
+//! ([`StoreConfig::replay_log`], the txns after the snapshot in [`Recovered::tail`]), truncates
+//! the log after a zxid ([`DataStore::truncate_after`]), installs a snapshot received from a
+//! leader ([`encode_snapshot`], [`decode_snapshot`], [`DataStore::install_snapshot`]), and keeps
+//! the epoch files ([`DataStore::read_epochs`] and the two writers, module [`mod@epoch`]).
+//!
 //! Files: `<dataDir>/version-2/snapshot.<hex zxid>` and `<dataLogDir>/version-2/log.<hex zxid>`,
-//! named as ZooKeeper names them; the byte formats are this crate's own (see [`mod@format`]).
+//! named as ZooKeeper names them; the byte formats are this crate's own (see [`mod@format`]);
+//! `<dataDir>/version-2/acceptedEpoch` and `currentEpoch` hold a decimal epoch, as ZooKeeper's.
 
+pub mod epoch;
 pub mod error;
 pub mod fault;
 pub mod format;
 pub mod fs;
+mod history;
 pub mod inspect;
 pub mod log;
 pub mod purge;
@@ -53,9 +62,11 @@ pub mod store;
 
 pub use error::{Result, StorageError};
 pub use fs::{FileSystem, RealFileSystem, WritableFile};
-pub use inspect::{inspect, inspect_with, LogSummary, Report, SnapshotSummary};
+pub use inspect::{inspect, inspect_with, EpochFileSummary, LogSummary, Report, SnapshotSummary};
 pub use log::{AppendHandle, LogConfig, LogWriter};
 pub use purge::{purge, PurgeReport};
-pub use recovery::{recover, Recovered};
-pub use snapshot::{read_snapshot, write_snapshot, LoadedSnapshot};
+pub use recovery::{recover, recover_without_replay, Recovered};
+pub use snapshot::{
+    decode_snapshot, encode_snapshot, read_snapshot, write_snapshot, LoadedSnapshot,
+};
 pub use store::{DataStore, SnapshotPolicy, StoreConfig};

@@ -174,6 +174,10 @@ enum Request {
         done: Completion,
     },
     Roll,
+    /// Sync and close the current segment (after everything queued before), then report.
+    Close {
+        done: mpsc::Sender<Result<()>>,
+    },
 }
 
 #[derive(Debug)]
@@ -276,6 +280,35 @@ impl LogWriter {
         lock(&self.ordering).last_zxid
     }
 
+    /// Waits until everything queued is written and synced, closes the current segment, and runs
+    /// `change` on the segment files while no append can enter; if `change` returns the log's new
+    /// last zxid, appends go on after it (in a new segment). Fails without running `change` if
+    /// the log has failed.
+    pub(crate) fn with_closed_segment(&self, change: impl FnOnce() -> Result<Zxid>) -> Result<()> {
+        let mut ordering = lock(&self.ordering);
+        let (done, closed) = mpsc::channel();
+        match &ordering.sender {
+            Some(sender) if sender.send(Request::Close { done }).is_ok() => {}
+            _ => return Err(StorageError::WriterStopped),
+        }
+        closed.recv().unwrap_or(Err(StorageError::WriterStopped))?;
+        if let Some(error) = self.failure() {
+            return Err(error);
+        }
+        let last_zxid = change()?;
+        ordering.last_zxid = last_zxid;
+        Ok(())
+    }
+
+    /// Poisons the log with `error` (unless it has failed already): every later append fails.
+    pub(crate) fn poison(&self, error: &StorageError) {
+        let mut failure = lock(&self.failure);
+        if failure.is_none() {
+            error!(%error, "txn log failed; refusing further appends");
+            *failure = Some(error.clone());
+        }
+    }
+
     /// Stops the writer after it has written and synced everything queued.
     pub fn close(mut self) -> Result<()> {
         self.shutdown();
@@ -329,7 +362,9 @@ impl WriterThread {
         while let Ok(first) = receiver.recv() {
             let mut group = vec![first];
             let mut bytes = group_bytes(&group);
-            while bytes < self.config.group_bytes_max {
+            while bytes < self.config.group_bytes_max
+                && !matches!(group.last(), Some(Request::Close { .. }))
+            {
                 match receiver.try_recv() {
                     Ok(request) => {
                         bytes += group_bytes(std::slice::from_ref(&request));
@@ -354,9 +389,11 @@ impl WriterThread {
             None => Ok(()),
         };
         let mut txns = 0;
+        let mut closes = Vec::new();
         for request in group {
             match request {
                 Request::Roll => self.roll_requested = true,
+                Request::Close { done } => closes.push(done),
                 Request::Append {
                     bytes,
                     first,
@@ -389,6 +426,18 @@ impl WriterThread {
                 Ok(()) => Ok(last),
                 Err(error) => Err(StorageError::LogFailed(error.to_string())),
             });
+        }
+        if !closes.is_empty() {
+            // Every earlier group was synced when it committed, and this one just now.
+            if let Some(segment) = self.segment.take() {
+                debug!(path = %segment.path.display(), position = segment.position, "log segment closed on request");
+            }
+            for close in closes {
+                let _ = close.send(match &outcome {
+                    Ok(()) => Ok(()),
+                    Err(error) => Err(StorageError::LogFailed(error.to_string())),
+                });
+            }
         }
     }
 
@@ -491,7 +540,7 @@ fn group_bytes(requests: &[Request]) -> usize {
         .iter()
         .map(|request| match request {
             Request::Append { bytes, .. } => bytes.len(),
-            Request::Roll => 0,
+            Request::Roll | Request::Close { .. } => 0,
         })
         .sum()
 }

@@ -1,4 +1,6 @@
-//! Recovery: the newest valid snapshot plus a replay of the log after it.
+//! Recovery: the newest valid snapshot plus a replay of the log after it ([`recover`]), or the
+//! snapshot alone with the txns after it handed back unapplied ([`recover_without_replay`], for
+//! a Zab follower that must learn from its leader which of them are committed).
 //!
 //! Rules (ZooKeeper's `FileTxnSnapLog.restore`, with stricter damage handling):
 //! - snapshots are tried newest first; a damaged one is logged and the next older one is used;
@@ -16,7 +18,7 @@ use std::sync::Arc;
 
 use tracing::{info, warn};
 use zk_proto::{SessionId, Zxid};
-use zk_tree::{DataTree, TreeConfig, Txn};
+use zk_tree::{DataTree, TreeConfig, Txn, TxnHeader};
 
 use crate::error::{Result, StorageError};
 use crate::format::{self, SegmentEnd};
@@ -37,10 +39,13 @@ pub struct Recovered {
     pub last_zxid: Zxid,
     /// The zxid of the snapshot recovery started from.
     pub snapshot_zxid: Zxid,
-    /// The number of txns replayed from the log.
+    /// The number of txns replayed from the log (0 without replay).
     pub txns_replayed: u64,
     /// Bytes cut from the tail of the last log segment.
     pub torn_bytes: u64,
+    /// Without replay ([`crate::StoreConfig::replay_log`] false): the txns of the log after
+    /// `snapshot_zxid`, in zxid order, not applied to `tree` nor to `sessions`. Empty with replay.
+    pub tail: Vec<(TxnHeader, Txn)>,
 }
 
 /// The files of a data directory, sorted by zxid.
@@ -117,7 +122,28 @@ pub fn recover(
     log_dir: &Path,
     tree_config: TreeConfig,
 ) -> Result<Recovered> {
-    let fs: &dyn FileSystem = &**fs;
+    recover_inner(&**fs, snap_dir, log_dir, tree_config, true)
+}
+
+/// As [`recover`], with the same damage rules, but without replaying the log: the tree and the
+/// sessions are the snapshot's, and the txns after the snapshot come back in
+/// [`Recovered::tail`]; `last_zxid` is still the last valid txn of the log.
+pub fn recover_without_replay(
+    fs: &Arc<dyn FileSystem>,
+    snap_dir: &Path,
+    log_dir: &Path,
+    tree_config: TreeConfig,
+) -> Result<Recovered> {
+    recover_inner(&**fs, snap_dir, log_dir, tree_config, false)
+}
+
+fn recover_inner(
+    fs: &dyn FileSystem,
+    snap_dir: &Path,
+    log_dir: &Path,
+    tree_config: TreeConfig,
+    replay_log: bool,
+) -> Result<Recovered> {
     for dir in [snap_dir, log_dir] {
         fs.create_dir_all(dir)
             .map_err(|e| StorageError::io("create", dir, &e))?;
@@ -141,6 +167,7 @@ pub fn recover(
             snapshot_zxid: Zxid::ZERO,
             txns_replayed: 0,
             torn_bytes: 0,
+            tail: Vec::new(),
         });
     }
     let mut problems = Vec::new();
@@ -183,7 +210,8 @@ pub fn recover(
     info!(%snapshot_zxid, nodes = tree.node_count(), "snapshot loaded");
     let mut sessions: BTreeMap<SessionId, i32> = snapshot_sessions.into_iter().collect();
     let mut last_zxid = snapshot_zxid;
-    let mut txns_replayed = 0;
+    let mut txns_read: u64 = 0;
+    let mut tail = Vec::new();
     let mut torn_bytes = 0;
     let segments = segments_after(&listing.logs, snapshot_zxid);
     for (index, (name_zxid, path)) in segments.iter().enumerate() {
@@ -230,7 +258,7 @@ pub fn recover(
         }
         for record in &scan.records {
             if record.zxid <= last_zxid {
-                if record.zxid > snapshot_zxid || txns_replayed > 0 {
+                if record.zxid > snapshot_zxid || txns_read > 0 {
                     return Err(StorageError::corrupt(
                         path,
                         record.offset,
@@ -250,6 +278,12 @@ pub fn recover(
             let (header, txn) = record
                 .decode()
                 .map_err(|reason| StorageError::corrupt(path, record.offset, reason))?;
+            last_zxid = record.zxid;
+            txns_read += 1;
+            if !replay_log {
+                tail.push((header, txn));
+                continue;
+            }
             match &txn {
                 Txn::CreateSession { timeout_ms } => {
                     sessions.insert(header.session_id, *timeout_ms);
@@ -260,12 +294,15 @@ pub fn recover(
                 _ => {}
             }
             tree.apply(&header, &txn);
-            last_zxid = record.zxid;
-            txns_replayed += 1;
         }
     }
-    tree.set_last_processed_zxid(last_zxid);
-    info!(%snapshot_zxid, %last_zxid, txns_replayed, sessions = sessions.len(), "recovered");
+    let txns_replayed = if replay_log {
+        tree.set_last_processed_zxid(last_zxid);
+        txns_read
+    } else {
+        0
+    };
+    info!(%snapshot_zxid, %last_zxid, txns_replayed, tail = tail.len(), sessions = sessions.len(), "recovered");
     Ok(Recovered {
         tree,
         sessions,
@@ -273,5 +310,6 @@ pub fn recover(
         snapshot_zxid,
         txns_replayed,
         torn_bytes,
+        tail,
     })
 }

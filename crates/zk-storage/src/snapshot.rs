@@ -3,14 +3,19 @@
 //! A snapshot is streamed to `snapshot.<zxid>.tmp`, synced, renamed to `snapshot.<zxid>`, and
 //! the directory is synced, so a crash leaves either no snapshot or a complete one (a leftover
 //! `.tmp` file is ignored and removed on the next start).
+//!
+//! [`encode_snapshot`] and [`decode_snapshot`] give the exact bytes of a snapshot file in memory,
+//! so that a Zab leader can send its state to a follower, which checks it and installs it with
+//! [`crate::DataStore::install_snapshot`].
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use tracing::info;
 use zk_proto::{SessionId, Zxid};
-use zk_tree::TreeSnapshot;
+use zk_tree::{DataTree, TreeConfig, TreeSnapshot};
 
 use crate::error::{Result, StorageError};
 use crate::format::{self, SnapshotBody};
@@ -165,4 +170,44 @@ pub fn read_snapshot(fs: &dyn FileSystem, path: &Path) -> Result<LoadedSnapshot>
         }
     }
     Ok(LoadedSnapshot { zxid, body })
+}
+
+/// The exact bytes of the snapshot file of `tree` and `sessions` at `zxid` (header, body, length
+/// and CRC, as [`write_snapshot`] writes them), to send over the network.
+///
+/// `zxid` must be `tree.last_processed_zxid`: [`decode_snapshot`] (and recovery) refuse a
+/// snapshot whose header and tree disagree.
+pub fn encode_snapshot(tree: &TreeSnapshot, sessions: &[(SessionId, i32)], zxid: Zxid) -> Vec<u8> {
+    let mut bytes = format::snapshot_header(zxid).to_vec();
+    let body_start = bytes.len();
+    // Serialising plain data into a Vec cannot fail; were it to, the body would be empty and the
+    // receiver's decode would refuse it.
+    if let Ok(body) = postcard::to_stdvec(&SnapshotBodyRef { sessions, tree }) {
+        bytes.extend_from_slice(&body);
+    }
+    let body_len = (bytes.len() - body_start) as u64;
+    bytes.extend_from_slice(&body_len.to_le_bytes());
+    let crc = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+/// Checks snapshot bytes (format, version, length, CRC, header zxid = tree zxid) and rebuilds
+/// the tree and the session table; returns the snapshot's zxid. Never panics, whatever the bytes.
+pub fn decode_snapshot(
+    bytes: &[u8],
+    tree_config: TreeConfig,
+) -> Result<(Zxid, DataTree, BTreeMap<SessionId, i32>)> {
+    let (zxid, body) = format::check_snapshot(bytes).map_err(StorageError::InvalidSnapshot)?;
+    let body = format::decode_snapshot_body(body).map_err(StorageError::InvalidSnapshot)?;
+    if body.tree.last_processed_zxid != zxid {
+        return Err(StorageError::InvalidSnapshot(format!(
+            "header zxid {zxid} but tree zxid {}",
+            body.tree.last_processed_zxid
+        )));
+    }
+    let sessions = body.sessions.into_iter().collect();
+    let tree = DataTree::from_snapshot_owned(body.tree, tree_config)
+        .map_err(|e| StorageError::InvalidSnapshot(format!("does not form a tree: {e}")))?;
+    Ok((zxid, tree, sessions))
 }

@@ -2,6 +2,13 @@
 //! log writer, the background snapshotter (fuzzy snapshots every `snapCount` txns, with seeded
 //! jitter) and the autopurge timer.
 //!
+//! For a Zab peer it also rewrites history as the leader orders ([`DataStore::truncate_after`]
+//! for TRUNC, [`DataStore::install_snapshot`] for SNAP), keeps the epoch files
+//! ([`DataStore::read_epochs`], [`DataStore::write_accepted_epoch`],
+//! [`DataStore::write_current_epoch`]), and can recover without replaying the log
+//! ([`StoreConfig::replay_log`]), handing the txns after the snapshot back in
+//! [`Recovered::tail`].
+//!
 //! ```no_run
 //! use zk_storage::{DataStore, StoreConfig};
 //!
@@ -21,22 +28,24 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing::{error, info, warn};
-use zk_proto::SessionId;
+use zk_proto::{Epoch, SessionId, Zxid};
 use zk_tree::{TreeConfig, TreeSnapshot, Txn, TxnHeader};
 
+use crate::epoch::{read_epoch_file, write_epoch_file, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::error::{Result, StorageError};
 use crate::format::VERSION_DIR;
 use crate::fs::{FileSystem, RealFileSystem};
+use crate::history;
 use crate::log::{AppendHandle, LogConfig, LogWriter};
 use crate::purge::{purge, PurgeReport};
-use crate::recovery::{recover, Recovered};
+use crate::recovery::{recover, recover_without_replay, Recovered};
 use crate::rng::SplitMix64;
-use crate::snapshot::write_snapshot;
+use crate::snapshot::{decode_snapshot, write_snapshot};
 
 /// Settings of a [`DataStore`], from zoo.cfg.
 #[derive(Clone, Debug)]
@@ -57,6 +66,10 @@ pub struct StoreConfig {
     pub seed: u64,
     /// The settings of the recovered tree.
     pub tree_config: TreeConfig,
+    /// Whether recovery replays the log onto the snapshot (true, the standalone server), or
+    /// returns the snapshot's state with the txns after it in [`Recovered::tail`] (false, a Zab
+    /// peer that applies only what its leader says is committed).
+    pub replay_log: bool,
 }
 
 impl StoreConfig {
@@ -72,6 +85,7 @@ impl StoreConfig {
             preallocate_bytes: 64 << 20,
             seed: 0,
             tree_config: TreeConfig::default(),
+            replay_log: true,
         }
     }
 
@@ -146,6 +160,14 @@ pub struct DataStore {
     policy: SnapshotPolicy,
     snapshotter: Option<JoinHandle<Result<PathBuf>>>,
     purger: Option<Purger>,
+    tree_config: TreeConfig,
+    /// Held by every purge, and by truncation and snapshot installation, so that a purge never
+    /// works from a listing those change under it.
+    purge_lock: Arc<Mutex<()>>,
+}
+
+fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 impl DataStore {
@@ -161,10 +183,15 @@ impl DataStore {
     ) -> Result<(DataStore, Recovered)> {
         let snap_dir = config.snap_dir();
         let log_dir = config.log_dir();
-        let recovered = recover(&fs, &snap_dir, &log_dir, config.tree_config)?;
+        let recovered = if config.replay_log {
+            recover(&fs, &snap_dir, &log_dir, config.tree_config)?
+        } else {
+            recover_without_replay(&fs, &snap_dir, &log_dir, config.tree_config)?
+        };
         let mut log_config = LogConfig::new(&log_dir);
         log_config.preallocate_bytes = config.preallocate_bytes;
         let log = LogWriter::start(fs.clone(), log_config, recovered.last_zxid)?;
+        let purge_lock = Arc::new(Mutex::new(()));
         let purger = match config.purge_interval {
             Some(interval) if !interval.is_zero() => Some(start_purger(
                 fs.clone(),
@@ -172,6 +199,7 @@ impl DataStore {
                 log_dir.clone(),
                 config.snap_retain_count,
                 interval,
+                purge_lock.clone(),
             )?),
             _ => None,
         };
@@ -184,6 +212,8 @@ impl DataStore {
             policy: SnapshotPolicy::new(config.snap_count, config.seed),
             snapshotter: None,
             purger,
+            tree_config: config.tree_config,
+            purge_lock,
         };
         Ok((store, recovered))
     }
@@ -260,7 +290,116 @@ impl DataStore {
 
     /// Purges now (as `zkCleanup.sh`), keeping `snapRetainCount` snapshots.
     pub fn purge(&self) -> Result<PurgeReport> {
+        let _purging = lock(&self.purge_lock);
         purge(&*self.fs, &self.snap_dir, &self.log_dir, self.retain_count)
+    }
+
+    /// Waits for a snapshot being written (its failure is only logged: the history rewrite
+    /// that follows does not depend on it).
+    fn settle_snapshot(&mut self) {
+        if let Some(Err(error)) = self.wait_for_snapshot() {
+            warn!(%error, "the snapshot before a history rewrite failed");
+        }
+    }
+
+    /// Makes the log end at its last txn with a zxid at or below `zxid` (Zab's TRUNC), durably.
+    /// Blocking: call it from a blocking context.
+    ///
+    /// It waits for the appends already queued and for a snapshot being written, then removes
+    /// the snapshots newer than `zxid` (they hold truncated txns) and the log segments that start
+    /// after it, newest first, syncing the directory after each, and finally cuts the segment
+    /// holding `zxid` right after that txn (file and directory synced). A crash at any point
+    /// recovers a prefix of the old log at least as long as the truncated one, never a log with
+    /// a gap. Appends then go on after the log's new end (`zxid` when the log holds it), in a new
+    /// segment.
+    ///
+    /// Fails with [`StorageError::CannotTruncate`], changing nothing, when the truncated history
+    /// could not be recovered: `zxid` is below every usable snapshot (no verifying snapshot at or
+    /// below it would remain), or the log lacks the txns right after that snapshot. Fails
+    /// with [`StorageError::LogFailed`] if the log has failed; an IO error during the changes
+    /// poisons the log.
+    pub fn truncate_after(&mut self, zxid: Zxid) -> Result<()> {
+        if let Some(error) = self.log.failure() {
+            return Err(error);
+        }
+        self.settle_snapshot();
+        let _purging = lock(&self.purge_lock);
+        let fs = &*self.fs;
+        let log = &self.log;
+        let (snap_dir, log_dir) = (&self.snap_dir, &self.log_dir);
+        log.with_closed_segment(|| {
+            let plan = history::plan_truncate(fs, snap_dir, log_dir, zxid)?;
+            if let Err(error) = history::apply_truncate(fs, &plan) {
+                log.poison(&error);
+                return Err(error);
+            }
+            Ok(plan.last_zxid)
+        })
+    }
+
+    /// Replaces the whole history with the snapshot `bytes` at `zxid` received from a leader
+    /// (Zab's SNAP; the bytes of [`crate::encode_snapshot`]), durably. Blocking: call it from a
+    /// blocking context.
+    ///
+    /// The bytes are checked first ([`crate::decode_snapshot`], and their zxid must be `zxid`);
+    /// then it waits for the appends already queued and for a snapshot being written, writes
+    /// `snapshot.<zxid>.tmp` and syncs it, removes every log segment and every snapshot newer
+    /// than `zxid` (newest first, each removal synced), renames the temporary file to
+    /// `snapshot.<zxid>` and syncs the directory. Appends then go on after `zxid`, in a new
+    /// segment.
+    ///
+    /// Crash window: a crash after the removals but before the rename recovers an older
+    /// snapshot (or, without one, an empty tree): the state goes back, it never mixes our old
+    /// txns with the leader's state, and the leader synchronises this peer again.
+    ///
+    /// Fails with [`StorageError::InvalidSnapshot`] (nothing changed) on bad bytes, with
+    /// [`StorageError::LogFailed`] if the log has failed; an IO error after the first removal
+    /// poisons the log.
+    pub fn install_snapshot(&mut self, zxid: Zxid, bytes: &[u8]) -> Result<()> {
+        let (decoded_zxid, _, _) = decode_snapshot(bytes, self.tree_config)?;
+        if decoded_zxid != zxid {
+            return Err(StorageError::InvalidSnapshot(format!(
+                "expected the snapshot at {zxid}, got the one at {decoded_zxid}"
+            )));
+        }
+        if let Some(error) = self.log.failure() {
+            return Err(error);
+        }
+        self.settle_snapshot();
+        let _purging = lock(&self.purge_lock);
+        let fs = &*self.fs;
+        let log = &self.log;
+        let (snap_dir, log_dir) = (&self.snap_dir, &self.log_dir);
+        log.with_closed_segment(|| {
+            history::install_snapshot(fs, snap_dir, log_dir, zxid, bytes).map_err(|failure| {
+                if failure.changed {
+                    log.poison(&failure.error);
+                }
+                failure.error
+            })?;
+            Ok(zxid)
+        })?;
+        self.policy.since_snapshot = 0;
+        Ok(())
+    }
+
+    /// The epochs of the files `acceptedEpoch` and `currentEpoch` of `<dataDir>/version-2`
+    /// (accepted, current); a missing file is epoch 0, a file without an epoch an error naming
+    /// it.
+    pub fn read_epochs(&self) -> Result<(Epoch, Epoch)> {
+        let accepted = read_epoch_file(&*self.fs, &self.snap_dir.join(ACCEPTED_EPOCH_FILE))?;
+        let current = read_epoch_file(&*self.fs, &self.snap_dir.join(CURRENT_EPOCH_FILE))?;
+        Ok((accepted.unwrap_or_default(), current.unwrap_or_default()))
+    }
+
+    /// Writes `acceptedEpoch` durably (temporary file, sync, rename, directory sync).
+    pub fn write_accepted_epoch(&self, epoch: Epoch) -> Result<()> {
+        write_epoch_file(&*self.fs, &self.snap_dir, ACCEPTED_EPOCH_FILE, epoch)
+    }
+
+    /// Writes `currentEpoch` durably (temporary file, sync, rename, directory sync).
+    pub fn write_current_epoch(&self, epoch: Epoch) -> Result<()> {
+        write_epoch_file(&*self.fs, &self.snap_dir, CURRENT_EPOCH_FILE, epoch)
     }
 
     /// `<dataDir>/version-2`.
@@ -311,6 +450,7 @@ fn start_purger(
     log_dir: PathBuf,
     retain_count: usize,
     interval: Duration,
+    purge_lock: Arc<Mutex<()>>,
 ) -> Result<Purger> {
     let (stop, stopped) = mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -318,6 +458,7 @@ fn start_purger(
         .spawn(move || {
             info!(?interval, retain_count, "autopurge started");
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                let _purging = lock(&purge_lock);
                 if let Err(error) = purge(&*fs, &snap_dir, &log_dir, retain_count) {
                     error!(%error, "autopurge failed");
                 }

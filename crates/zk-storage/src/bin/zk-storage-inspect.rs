@@ -1,6 +1,7 @@
 //! `zk-storage-inspect DATADIR [DATALOGDIR]`: prints a summary of a ZooKeeper data directory
-//! (snapshots, log segments, zxid ranges, node and session counts, CRC verdicts). Exits with 1
-//! if any file is damaged and 2 on usage or IO errors.
+//! (snapshots, log segments, zxid ranges, node and session counts, CRC verdicts, and the Zab
+//! epoch files `acceptedEpoch` and `currentEpoch` when present). Exits with 1 if any file is
+//! damaged and 2 on usage or IO errors.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

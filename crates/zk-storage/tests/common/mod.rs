@@ -37,6 +37,13 @@ pub fn open(fs: &FaultyFileSystem) -> zk_storage::Result<(DataStore, Recovered)>
     DataStore::open_with(Arc::new(fs.clone()) as Arc<dyn FileSystem>, config())
 }
 
+/// Opens a store on `fs` with [`config`] but without replaying the log (a Zab peer).
+pub fn open_without_replay(fs: &FaultyFileSystem) -> zk_storage::Result<(DataStore, Recovered)> {
+    let mut config = config();
+    config.replay_log = false;
+    DataStore::open_with(Arc::new(fs.clone()) as Arc<dyn FileSystem>, config)
+}
+
 /// The files of the version-2 directory with a given prefix, sorted by zxid.
 pub fn files(fs: &FaultyFileSystem, prefix: &str) -> Vec<PathBuf> {
     let dir = version_dir();
@@ -164,6 +171,23 @@ impl Workload {
                 ]),
             ),
         }
+    }
+
+    /// A workload continuing from its own state at `zxid` (as after a truncation), with a new
+    /// `seed` so that the txns after `zxid` differ from the first run's; it remembers the states
+    /// up to `zxid`.
+    pub fn rewind(&self, zxid: Zxid, seed: u64) -> Workload {
+        let state = self
+            .states
+            .get(&zxid)
+            .unwrap_or_else(|| panic!("zxid {zxid} was never reached"));
+        let tree = DataTree::from_snapshot(state, zk_tree::TreeConfig::default())
+            .expect("a remembered state loads");
+        let mut rewound = Workload::resume(seed, tree);
+        rewound
+            .states
+            .extend(self.states.range(..=zxid).map(|(k, v)| (*k, v.clone())));
+        rewound
     }
 
     /// Prepares and applies `count` txns; returns them for the log.
