@@ -6,11 +6,15 @@
 //! - `cli`: `tests/cli/cli_session.py`, Debian's C `cli_mt` and Java `zkCli.sh`;
 //! - `client`: our own `crates/zk-client` (its recipes and `zk-cli`, `cargo test -- --ignored`).
 //!
-//! Targets: `ours` (`zk-server`, release build, port 22181) and `apache` (Apache ZooKeeper
-//! 3.8 via `scripts/apache-zookeeper.sh`, port 22182). Every suite must pass against Apache:
-//! that is what shows the suites assert ZooKeeper's behaviour.
+//! Targets: `ours` (`zk-server`, release build, port 22181), `apache` (Apache ZooKeeper
+//! 3.8 via `scripts/apache-zookeeper.sh`, port 22182) and `ensemble` (three `zk-server`
+//! processes in one ensemble, client ports 23181..23183, directories under
+//! `target/conformance/ensemble`; the kazoo and interop suites run against a follower's port,
+//! found with `srvr`, so that writes are forwarded to the leader). Every suite must pass against
+//! Apache: that is what shows the suites assert ZooKeeper's behaviour.
 //!
-//! Options: `--only ours|apache`, `--suite kazoo|interop|cli|client` (both repeatable).
+//! Options: `--only ours|apache|ensemble`, `--ensemble` (= `--only ensemble`),
+//! `--suite kazoo|interop|cli|client` (both repeatable).
 //! Missing prerequisites are installed: the Python venv in `target/conformance-venv`, and
 //! (as root) Debian's `zookeeper`/`zookeeper-bin` packages. Servers started here are stopped
 //! by guards, also when a suite fails.
@@ -24,10 +28,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::cluster::{Ensemble, EnsembleSpec};
 use crate::util::{cargo, run as exec, workspace_root};
 
 const OURS_PORT: u16 = 22181;
 const APACHE_PORT: u16 = 22182;
+/// First client port of the ensemble target (its servers use the next ones, and +100/+200 for
+/// their quorum and election ports).
+const ENSEMBLE_BASE_PORT: u16 = 23181;
+/// Servers in the ensemble target.
+const ENSEMBLE_SIZE: usize = 3;
+/// The suites that run against the ensemble target.
+const ENSEMBLE_SUITES: [Suite; 2] = [Suite::Kazoo, Suite::Interop];
 const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
 const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
@@ -38,6 +50,8 @@ const STARTUP_WAIT: Duration = Duration::from_secs(90);
 enum Target {
     Ours,
     Apache,
+    /// A three-server ensemble of ours, the suites connected to a follower.
+    Ensemble,
 }
 
 impl Target {
@@ -45,6 +59,7 @@ impl Target {
         match self {
             Target::Ours => "ours",
             Target::Apache => "apache",
+            Target::Ensemble => "ensemble",
         }
     }
 }
@@ -87,8 +102,10 @@ fn parse(args: &[String]) -> Result<Options> {
             "--only" => targets.push(match value()? {
                 "ours" => Target::Ours,
                 "apache" => Target::Apache,
-                other => bail!("--only takes ours|apache, not {other:?}"),
+                "ensemble" => Target::Ensemble,
+                other => bail!("--only takes ours|apache|ensemble, not {other:?}"),
             }),
+            "--ensemble" => targets.push(Target::Ensemble),
             "--suite" => suites.push(match value()? {
                 "kazoo" => Suite::Kazoo,
                 "interop" => Suite::Interop,
@@ -98,12 +115,12 @@ fn parse(args: &[String]) -> Result<Options> {
             }),
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask conformance \
-                 [--only ours|apache] [--suite kazoo|interop|cli|client]"
+                 [--only ours|apache|ensemble] [--ensemble] [--suite kazoo|interop|cli|client]"
             ),
         }
     }
     if targets.is_empty() {
-        targets = vec![Target::Ours, Target::Apache];
+        targets = vec![Target::Ours, Target::Apache, Target::Ensemble];
     }
     if suites.is_empty() {
         suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli, Suite::Client];
@@ -119,11 +136,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     let python = prerequisites(&root, &options)?;
     // A failed build fails only the runs that need it: Apache is still checked.
-    let built = if options.targets.contains(&Target::Ours) {
-        exec(cargo().args(["build", "-p", "zk-server", "--release"]))
-    } else {
-        Ok(())
-    };
+    let built =
+        if options.targets.contains(&Target::Ours) || options.targets.contains(&Target::Ensemble) {
+            exec(cargo().args(["build", "-p", "zk-server", "--release"]))
+        } else {
+            Ok(())
+        };
     if options.suites.contains(&Suite::Interop) {
         // Compile up front so that the build does not run while a server waits; a failure
         // shows again (and is counted) when the suite runs.
@@ -135,9 +153,19 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     let mut outcomes: Vec<(Target, Suite, Result<String>)> = Vec::new();
     for &target in &options.targets {
-        let port = match target {
+        let suites: Vec<Suite> = options
+            .suites
+            .iter()
+            .copied()
+            .filter(|suite| target != Target::Ensemble || ENSEMBLE_SUITES.contains(suite))
+            .collect();
+        if suites.is_empty() {
+            continue;
+        }
+        let mut port = match target {
             Target::Ours => OURS_PORT,
             Target::Apache => APACHE_PORT,
+            Target::Ensemble => ENSEMBLE_BASE_PORT,
         };
         eprintln!(
             "\n=== conformance: starting {} on 127.0.0.1:{port}",
@@ -145,18 +173,23 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
         // Guards: whichever server started is stopped when they go out of scope.
         let started = match target {
-            Target::Ours if built.is_err() => Err(anyhow::anyhow!("zk-server did not build")),
+            Target::Ours | Target::Ensemble if built.is_err() => {
+                Err(anyhow::anyhow!("zk-server did not build"))
+            }
             Target::Ours => {
-                OurServer::start(&root, &work.join("ours"), port).map(|s| (Some(s), None))
+                OurServer::start(&root, &work.join("ours"), port).map(|s| (Some(s), None, None))
             }
-            Target::Apache => {
-                ApacheServer::start(&root, &work.join("apache"), port).map(|s| (None, Some(s)))
-            }
+            Target::Apache => ApacheServer::start(&root, &work.join("apache"), port)
+                .map(|s| (None, Some(s), None)),
+            Target::Ensemble => start_ensemble(&work.join("ensemble")).map(|(ensemble, p)| {
+                port = p;
+                (None, None, Some(ensemble))
+            }),
         };
-        let _guards: (Option<OurServer>, Option<ApacheServer>) = match started {
+        let _guards: (Option<OurServer>, Option<ApacheServer>, Option<Ensemble>) = match started {
             Ok(guards) => guards,
             Err(error) => {
-                for &suite in &options.suites {
+                for &suite in &suites {
                     outcomes.push((
                         target,
                         suite,
@@ -167,7 +200,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             }
         };
         let addr = format!("127.0.0.1:{port}");
-        for &suite in &options.suites {
+        for &suite in &suites {
             eprintln!(
                 "\n=== conformance: {} suite against {} ({addr})",
                 suite.name(),
@@ -176,8 +209,14 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let outcome = run_suite(&root, &python, suite, &addr);
             if let Err(error) = &outcome {
                 eprintln!("=== {} against {}: {error:#}", suite.name(), target.name());
-                if target == Target::Ours {
-                    print_log_tail(&work.join("ours/server.log"));
+                match target {
+                    Target::Ours => print_log_tail(&work.join("ours/server.log")),
+                    Target::Ensemble => {
+                        for sid in 1..=ENSEMBLE_SIZE {
+                            print_log_tail(&work.join(format!("ensemble/s{sid}/server.log")));
+                        }
+                    }
+                    Target::Apache => {}
                 }
             }
             outcomes.push((target, suite, outcome));
@@ -185,6 +224,9 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
 
     eprintln!("\n=== conformance summary");
+    if outcomes.is_empty() {
+        bail!("no suite was run (the ensemble target runs only kazoo and interop)");
+    }
     let mut failed = 0;
     let (mut tests_passed, mut tests_failed) = (0, 0);
     for (target, suite, outcome) in &outcomes {
@@ -461,6 +503,29 @@ impl Drop for OurServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts the three-server ensemble target in `dir`; returns it with a follower's client port.
+fn start_ensemble(dir: &Path) -> Result<(Ensemble, u16)> {
+    let spec = EnsembleSpec {
+        size: ENSEMBLE_SIZE,
+        election_alg: 3,
+        base_port: ENSEMBLE_BASE_PORT,
+        dir: dir.to_path_buf(),
+        tick_time_ms: 2000,
+        log_filter: "info".to_owned(),
+    };
+    let binary = crate::cluster::target_dir().join("release/zk-server");
+    let mut ensemble = Ensemble::start(&spec, &binary)?;
+    let follower = ensemble.follower()?;
+    let port = spec.client_port(follower);
+    eprintln!(
+        "zk-server ensemble {} (logs {}/s<k>/server.log); suites run against follower {follower} \
+         on 127.0.0.1:{port}",
+        spec.connect_string(),
+        dir.display()
+    );
+    Ok((ensemble, port))
 }
 
 /// Apache ZooKeeper run by `scripts/apache-zookeeper.sh`, stopped on drop.

@@ -5,11 +5,14 @@
 //! - `loom [filter]`: loom models of the shared-memory structures.
 //! - `bench [...]`: criterion suites and whole-server benchmarks against Apache ZooKeeper.
 //! - `tidy`: repository conventions (crate graph, file docs, no placeholders).
+//! - `cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]`: a local ensemble of
+//!   `zk-server` processes, reporting leader changes until Ctrl-C.
 //!
 //! xtask links no workspace crate: it shells out to `$CARGO`, so it compiles in seconds.
 
 mod bench;
 mod ci;
+mod cluster;
 mod conformance;
 mod loom;
 mod sim;
@@ -30,6 +33,7 @@ fn main() -> Result<()> {
         "loom" => loom::run(rest),
         "bench" => bench::run(rest),
         "conformance" => conformance::run(rest),
+        "cluster" => cluster::run(rest),
         "tidy" => tidy::run(rest),
         "help" | "--help" | "-h" => {
             print_usage();
@@ -52,6 +56,8 @@ fn print_usage() {
            loom [filter]          loom models\n  \
            bench [...]            criterion suites and whole-server benchmarks\n  \
            conformance [...]      kazoo, zookeeper-client and C-client suites against servers\n  \
+           cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]\n  \
+                                  a local ensemble of zk-server processes (Ctrl-C stops it)\n  \
            tidy                   repository conventions"
     );
 }
