@@ -31,11 +31,14 @@ pub const SNAPSHOT_CANDIDATES_MAX: usize = 100;
 /// The state rebuilt from a data directory.
 #[derive(Debug)]
 pub struct Recovered {
-    /// The tree, with its last processed zxid set.
+    /// The tree, with its last processed zxid set (to `last_zxid` with replay, to
+    /// `snapshot_zxid` without).
     pub tree: DataTree,
-    /// The live sessions with their timeouts in milliseconds.
+    /// The live sessions with their timeouts in milliseconds (the snapshot's without replay).
     pub sessions: BTreeMap<SessionId, i32>,
-    /// The last zxid applied (from the log, or the snapshot's if the log adds nothing).
+    /// The last zxid of the history: the log's last valid txn, or the snapshot's if the log adds
+    /// nothing. Appends continue after it. With replay it is also the tree's last applied zxid;
+    /// without, it is the zxid of the last txn of `tail`.
     pub last_zxid: Zxid,
     /// The zxid of the snapshot recovery started from.
     pub snapshot_zxid: Zxid,
