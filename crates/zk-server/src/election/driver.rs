@@ -5,18 +5,39 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Duration, Instant};
-use zk_elect::{Action, Election, Input, Millis, Outcome};
+use tracing::Instrument;
+use zk_elect::{Input, Outcome, ServerState, Vote};
 use zk_fle::{FastLeaderElection, Notification};
 use zk_proto::{Epoch, Sid, Zxid};
 
+use super::stepper::{self, AdmitAll, Command, Counters, IntoInput, Parts, Wire};
 use super::transport::{ElectionTransport, Inbound};
+
+impl Wire<Notification> for Arc<ElectionTransport> {
+    fn sid(&self) -> Sid {
+        ElectionTransport::sid(self)
+    }
+    fn send(&self, to: Sid, msg: &Notification) {
+        ElectionTransport::send(self, to, msg)
+    }
+}
+
+impl IntoInput<Notification> for Inbound {
+    fn into_input(self) -> Input<Notification> {
+        match self {
+            Inbound::Message { from, msg } => Input::Recv { from, msg },
+            Inbound::PeerDown(sid) => Input::PeerDown(sid),
+        }
+    }
+}
 
 /// A running election for one server.
 pub struct ElectionDriver {
-    outcome: watch::Receiver<Option<Outcome>>,
+    sid: Sid,
+    pending: Option<oneshot::Receiver<Outcome>>,
+    outcome: Option<Outcome>,
     task: JoinHandle<()>,
 }
 
@@ -31,23 +52,47 @@ impl ElectionDriver {
         last_zxid: Zxid,
         peer_epoch: Epoch,
     ) -> ElectionDriver {
-        let (outcome_tx, outcome) = watch::channel(None);
-        let task = tokio::spawn(run(
-            transport, inbound, fle, voters, last_zxid, peer_epoch, outcome_tx,
-        ));
-        ElectionDriver { outcome, task }
+        let sid = transport.sid();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (reply, pending) = oneshot::channel();
+        let _ = commands.send(Command::Start {
+            last_zxid,
+            peer_epoch,
+            reply,
+        });
+        let parts = Parts {
+            machine: fle,
+            wire: transport,
+            inbound,
+            admit: AdmitAll,
+            voters,
+            counters: Arc::new(Counters::default()),
+        };
+        let span = tracing::info_span!("election", sid = %sid, alg = "fle");
+        // The command sender is dropped here: the loop goes on with the peers alone.
+        let task = tokio::spawn(stepper::run(parts, commands_rx).instrument(span));
+        ElectionDriver {
+            sid,
+            pending: Some(pending),
+            outcome: None,
+            task,
+        }
     }
 
     /// Waits for the decision.
+    /// Waits for the decision. Should the loop stop first (its transport gone), the outcome is
+    /// LOOKING with a vote for this server.
     pub async fn decided(&mut self) -> Outcome {
-        loop {
-            if let Some(outcome) = self.outcome.borrow_and_update().clone() {
-                return outcome;
-            }
-            if self.outcome.changed().await.is_err() {
-                panic!("the election driver stopped before deciding");
-            }
+        if let Some(outcome) = &self.outcome {
+            return outcome.clone();
         }
+        let outcome = match self.pending.take() {
+            Some(pending) => pending.await.ok(),
+            None => None,
+        };
+        let outcome = outcome.unwrap_or_else(|| stopped(self.sid));
+        self.outcome = Some(outcome.clone());
+        outcome
     }
 }
 
@@ -57,51 +102,12 @@ impl Drop for ElectionDriver {
     }
 }
 
-/// The loop: one input at a time, then the actions in order.
-pub async fn run(
-    transport: Arc<ElectionTransport>,
-    mut inbound: mpsc::Receiver<Inbound>,
-    mut fle: FastLeaderElection,
-    voters: Vec<Sid>,
-    last_zxid: Zxid,
-    peer_epoch: Epoch,
-    outcome: watch::Sender<Option<Outcome>>,
-) {
-    let start = Instant::now();
-    let now = || Millis(start.elapsed().as_millis() as u64);
-    let mut out: Vec<Action<Notification>> = Vec::new();
-    fle.step(
-        now(),
-        Input::Start {
-            last_zxid,
-            peer_epoch,
-        },
-        &mut out,
-    );
-    loop {
-        for action in out.drain(..) {
-            match action {
-                Action::Send { to, msg } => transport.send(to, &msg),
-                Action::Broadcast(msg) => {
-                    for &to in voters.iter().filter(|&&to| to != transport.sid()) {
-                        transport.send(to, &msg);
-                    }
-                }
-                Action::Decided(decision) => {
-                    let _ = outcome.send(Some(decision));
-                }
-            }
-        }
-        let deadline = fle.deadline().map(|at| start + Duration::from_millis(at.0));
-        tokio::select! {
-            received = inbound.recv() => match received {
-                Some(Inbound::Message { from, msg }) => fle.step(now(), Input::Recv { from, msg }, &mut out),
-                Some(Inbound::PeerDown(sid)) => fle.step(now(), Input::PeerDown(sid), &mut out),
-                None => return,
-            },
-            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() => {
-                fle.step(now(), Input::Tick, &mut out);
-            }
-        }
+/// The outcome reported when an election loop stopped before deciding.
+pub(crate) fn stopped(sid: Sid) -> Outcome {
+    Outcome {
+        state: ServerState::Looking,
+        vote: Vote::new(sid, Zxid(0), Epoch(0)),
+        election_epoch: zk_elect::ElectionEpoch(0),
+        backing: Default::default(),
     }
 }

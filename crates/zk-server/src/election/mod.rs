@@ -11,13 +11,16 @@
 //! vote matters) drained by one task that owns the connection's write half, reconnects with
 //! exponential back-off, and, when a connection (re)starts with nothing queued, re-sends the last
 //! message it sent (as `QuorumCnxManager` does, so that a vote lost with a connection is not lost
-//! for good). [`driver::run`] steps a [`zk_fle::FastLeaderElection`] over the transport.
+//! for good). [`driver::ElectionDriver`] steps a [`zk_fle::FastLeaderElection`] over the transport;
+//! [`runner::ElectionRunner`] runs any of the three algorithms for a server's lifetime, one
+//! election at a time.
 //! There is no authentication yet.
 
 pub mod driver;
 pub mod handshake;
 pub mod queue;
 pub mod runner;
+mod stepper;
 mod sync;
 pub mod transport;
 pub mod udp;

@@ -14,14 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{sleep_until, Duration, Instant};
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 use zk_auth_fle::AuthMessage;
-use zk_elect::{Action, Election, Input, Millis, Outcome};
+use zk_elect::{Election, Input, Outcome};
 use zk_le::LeMessage;
 use zk_proto::{Epoch, Sid, Zxid};
+
+use super::driver::stopped;
+use super::stepper::{self, AdmitAll, Command, Counters, IntoInput, Parts, Wire};
 
 /// The largest datagram sent or accepted (ours are well under 200 bytes).
 pub const DATAGRAM_LEN_MAX: usize = 512;
@@ -93,6 +95,7 @@ pub struct UdpTransport<M> {
     outbound: mpsc::Sender<(SocketAddr, Vec<u8>)>,
     peers: BTreeMap<Sid, SocketAddr>,
     dropped: Arc<AtomicU64>,
+    rejected: Arc<AtomicU64>,
     tasks: Vec<JoinHandle<()>>,
     _message: core::marker::PhantomData<fn(M)>,
 }
@@ -106,6 +109,7 @@ impl<M: DatagramMessage> UdpTransport<M> {
     ) -> (UdpTransport<M>, mpsc::Receiver<UdpInbound<M>>) {
         let socket = Arc::new(socket);
         let dropped = Arc::new(AtomicU64::new(0));
+        let rejected = Arc::new(AtomicU64::new(0));
         let (inbound_tx, inbound) = mpsc::channel(config.inbound_capacity.max(1));
         let (outbound, mut outbound_rx) =
             mpsc::channel::<(SocketAddr, Vec<u8>)>(config.send_queue_capacity.max(1));
@@ -113,6 +117,7 @@ impl<M: DatagramMessage> UdpTransport<M> {
         let receiver = {
             let socket = socket.clone();
             let dropped = dropped.clone();
+            let rejected = rejected.clone();
             let me = config.sid;
             tokio::spawn(async move {
                 let mut buffer = vec![0u8; DATAGRAM_LEN_MAX + 1];
@@ -126,6 +131,7 @@ impl<M: DatagramMessage> UdpTransport<M> {
                         }
                     };
                     let Some(inbound) = parse::<M>(&buffer[..len], &by_sid, source, me) else {
+                        rejected.fetch_add(1, Ordering::Relaxed);
                         continue;
                     };
                     if inbound_tx.try_send(inbound).is_err() {
@@ -152,6 +158,7 @@ impl<M: DatagramMessage> UdpTransport<M> {
             outbound,
             peers: config.peers,
             dropped,
+            rejected,
             tasks: vec![receiver, sender],
             _message: core::marker::PhantomData,
         };
@@ -179,6 +186,16 @@ impl<M: DatagramMessage> UdpTransport<M> {
     /// Datagrams dropped because a queue was full.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Datagrams refused on receipt: of a bad length, naming an unknown server, or undecodable.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// The shared count behind [`UdpTransport::rejected`].
+    pub(crate) fn rejected_counter(&self) -> Arc<AtomicU64> {
+        self.rejected.clone()
     }
 }
 
@@ -218,14 +235,35 @@ fn parse<M: DatagramMessage>(
     }
 }
 
+impl<M: DatagramMessage> Wire<M> for UdpTransport<M> {
+    fn sid(&self) -> Sid {
+        UdpTransport::sid(self)
+    }
+    fn send(&self, to: Sid, msg: &M) {
+        UdpTransport::send(self, to, msg)
+    }
+}
+
+impl<M: Send + 'static> IntoInput<M> for UdpInbound<M> {
+    fn into_input(self) -> Input<M> {
+        Input::Recv {
+            from: self.from,
+            msg: self.msg,
+        }
+    }
+}
+
 /// A running election over UDP for one server.
 pub struct UdpElectionDriver {
-    outcome: watch::Receiver<Option<Outcome>>,
+    sid: Sid,
+    pending: Option<oneshot::Receiver<Outcome>>,
+    outcome: Option<Outcome>,
     task: JoinHandle<()>,
 }
 
 impl UdpElectionDriver {
-    /// Starts looking for a leader with `machine`; `voters` receive broadcasts.
+    /// Starts looking for a leader with `machine`; `voters` receive broadcasts. The loop keeps
+    /// running after the decision, answering peers still LOOKING.
     pub fn spawn<E>(
         transport: UdpTransport<E::Msg>,
         inbound: mpsc::Receiver<UdpInbound<E::Msg>>,
@@ -238,83 +276,51 @@ impl UdpElectionDriver {
         E: Election + Send + 'static,
         E::Msg: DatagramMessage,
     {
-        let (outcome_tx, outcome) = watch::channel(None);
-        let task = tokio::spawn(run(
-            transport, inbound, machine, voters, last_zxid, peer_epoch, outcome_tx,
-        ));
-        UdpElectionDriver { outcome, task }
+        let sid = transport.sid();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (reply, pending) = oneshot::channel();
+        let _ = commands.send(Command::Start {
+            last_zxid,
+            peer_epoch,
+            reply,
+        });
+        let parts = Parts {
+            machine,
+            wire: transport,
+            inbound,
+            admit: AdmitAll,
+            voters,
+            counters: Arc::new(Counters::default()),
+        };
+        let span = tracing::info_span!("election", sid = %sid, transport = "udp");
+        let task = tokio::spawn(stepper::run(parts, commands_rx).instrument(span));
+        UdpElectionDriver {
+            sid,
+            pending: Some(pending),
+            outcome: None,
+            task,
+        }
     }
 
-    /// Waits for the decision.
+    /// Waits for the decision. Should the loop stop first, the outcome is LOOKING with a vote
+    /// for this server.
     pub async fn decided(&mut self) -> Outcome {
-        loop {
-            if let Some(outcome) = self.outcome.borrow_and_update().clone() {
-                return outcome;
-            }
-            if self.outcome.changed().await.is_err() {
-                panic!("the election driver stopped before deciding");
-            }
+        if let Some(outcome) = &self.outcome {
+            return outcome.clone();
         }
+        let outcome = match self.pending.take() {
+            Some(pending) => pending.await.ok(),
+            None => None,
+        };
+        let outcome = outcome.unwrap_or_else(|| stopped(self.sid));
+        self.outcome = Some(outcome.clone());
+        outcome
     }
 }
 
 impl Drop for UdpElectionDriver {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// The loop: one input at a time, then the actions in order. It keeps running after the
-/// decision, answering peers still LOOKING.
-async fn run<E>(
-    transport: UdpTransport<E::Msg>,
-    mut inbound: mpsc::Receiver<UdpInbound<E::Msg>>,
-    mut machine: E,
-    voters: Vec<Sid>,
-    last_zxid: Zxid,
-    peer_epoch: Epoch,
-    outcome: watch::Sender<Option<Outcome>>,
-) where
-    E: Election,
-    E::Msg: DatagramMessage,
-{
-    let start = Instant::now();
-    let now = || Millis(start.elapsed().as_millis() as u64);
-    let mut out = Vec::new();
-    machine.step(
-        now(),
-        Input::Start {
-            last_zxid,
-            peer_epoch,
-        },
-        &mut out,
-    );
-    loop {
-        for action in out.drain(..) {
-            match action {
-                Action::Send { to, msg } => transport.send(to, &msg),
-                Action::Broadcast(msg) => {
-                    for &to in voters.iter().filter(|&&to| to != transport.sid()) {
-                        transport.send(to, &msg);
-                    }
-                }
-                Action::Decided(decision) => {
-                    let _ = outcome.send(Some(decision));
-                }
-            }
-        }
-        let deadline = machine
-            .deadline()
-            .map(|at| start + Duration::from_millis(at.0));
-        tokio::select! {
-            received = inbound.recv() => match received {
-                Some(UdpInbound { from, msg }) => machine.step(now(), Input::Recv { from, msg }, &mut out),
-                None => return,
-            },
-            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() => {
-                machine.step(now(), Input::Tick, &mut out);
-            }
-        }
     }
 }
 
