@@ -1,6 +1,9 @@
 //! What Zab needs from the store: recovery without replay (the tail handed back), truncation of
 //! the log (TRUNC), installation of a leader's snapshot (SNAP), the snapshot codec that carries
 //! it, and the epoch files; with power cuts at every sync of the history rewrites.
+//!
+//! `ZK_STORAGE_ZAB_SEED=<n>` replays one seed of the random rounds, and `ZK_STORAGE_ZAB_TRACE=1`
+//! prints each step with the files on disk.
 
 mod common;
 
