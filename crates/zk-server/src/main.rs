@@ -1,7 +1,8 @@
-//! `zk-server`: a standalone ZooKeeper-compatible server.
+//! `zk-server`: a ZooKeeper-compatible server, standalone or one server of an ensemble.
 //!
 //! `zk-server [--port N] [CONFIG]` reads a zoo.cfg in ZooKeeper's format, or runs on the embedded
-//! default (port 2181 on every address, data under `./zk-data`) without one.
+//! default (port 2181 on every address, data under `./zk-data`) without one. A zoo.cfg with
+//! `server.N` lines (and `myid` in dataDir) runs the server in cluster mode.
 
 use std::path::PathBuf;
 
@@ -13,12 +14,14 @@ use zk_server::{Config, DurableTxnLog, InitialState, MemoryTxnLog, Server, TxnLo
 const USAGE: &str = "\
 usage: zk-server [--port PORT] [CONFIG]
 
-Runs a standalone ZooKeeper-compatible server.
+Runs a ZooKeeper-compatible server: standalone, or in cluster mode when CONFIG has
+server.N lines (then dataDir/myid names this server, as in ZooKeeper).
 
   CONFIG       a zoo.cfg in ZooKeeper's format (tickTime, dataDir, clientPort, ...);
                without it: port 2181 on every address, data under ./zk-data
   --port PORT  overrides clientPort (0 picks a free port)
-  --in-memory  keeps transactions in memory only (no dataDir, nothing survives a restart)
+  --in-memory  keeps transactions in memory only (no dataDir, nothing survives a restart;
+               standalone only)
   --threads N  tokio worker threads (default: 1 on machines with at most 2 cores, where
                one thread beats cross-thread wake-ups; else the number of cores)
   --help       prints this text
@@ -116,6 +119,30 @@ fn main() -> anyhow::Result<()> {
             .build()
     }
     .context("cannot start the tokio runtime")?;
+    let ensemble = zk_server::ensemble::Ensemble::from_config(&config)
+        .context("invalid ensemble configuration")?;
+    if let Some(ensemble) = ensemble {
+        if args.in_memory {
+            bail!("--in-memory is for standalone servers; a cluster member needs its dataDir");
+        }
+        info!(
+            sid = %ensemble.my_sid,
+            servers = ensemble.members.len(),
+            "starting in cluster mode"
+        );
+        return runtime.block_on(async move {
+            let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    info!("interrupted; shutting down");
+                    let _ = shutdown_tx.send(true);
+                }
+            });
+            zk_server::cluster::node::run(config, ensemble, shutdown_rx)
+                .await
+                .context("server stopped")
+        });
+    }
     Server::check_supported(&config)?;
     // Recovery reads the data directory with blocking IO: do it before serving.
     let (log, initial): (Box<dyn TxnLog>, InitialState) = if args.in_memory {

@@ -106,13 +106,14 @@ pub struct InitialState {
 pub struct Server;
 
 impl Server {
-    /// Refuses configurations this server cannot run yet (cluster mode).
+    /// Refuses configurations an in-process standalone server cannot run (cluster mode is
+    /// [`crate::cluster::node::run`], which the binary picks for a zoo.cfg with `server.N` lines).
     pub fn check_supported(config: &Config) -> Result<(), ServerError> {
         if config.servers.is_empty() {
             Ok(())
         } else {
             Err(ServerError::Unsupported(format!(
-                "zoo.cfg has {} server.N lines: cluster mode is not implemented yet; remove them to run standalone",
+                "zoo.cfg has {} server.N lines: run it with the zk-server binary (cluster mode), or remove them to run standalone",
                 config.servers.len()
             )))
         }

@@ -36,16 +36,22 @@ fn a_bad_value_is_refused_with_its_key_and_line() {
 }
 
 #[test]
-fn server_lines_are_refused_until_cluster_mode_exists() {
+fn a_cluster_config_without_myid_is_refused_with_a_clear_error() {
+    let data_dir = std::env::temp_dir().join(format!("zk-cli-nomyid-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&data_dir);
     let path = write_config(
         "cluster",
-        "dataDir=/tmp/x\nclientPort=0\nserver.1=a:2888:3888\nserver.2=b:2888:3888\n",
+        &format!(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort=0\nserver.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\n",
+            data_dir.display()
+        ),
     );
     let out = zk_server().arg(&path).output().unwrap();
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
+    let _ = std::fs::remove_dir_all(&data_dir);
     let text = String::from_utf8_lossy(&out.stderr);
-    assert!(text.contains("cluster mode is not implemented"), "{text}");
+    assert!(text.contains("myid"), "{text}");
 }
 
 #[test]

@@ -14,7 +14,7 @@
 //! The messages between the core and the node task are [`ToCore`] and [`ToNode`]; what learners
 //! and leaders exchange besides Zab's packets is [`PeerMsg`].
 
-// pub mod node;
+pub mod node;
 pub mod peer;
 
 use std::collections::BTreeMap;
@@ -121,6 +121,9 @@ pub enum ServingRole {
     Observer,
 }
 
+/// A snapshot of the core's applied state: its zxid, the tree and the sessions.
+pub type AppliedSnapshot = (Zxid, TreeSnapshot, Vec<(SessionId, i32)>);
+
 /// The node task's messages to the core.
 #[derive(Debug)]
 pub enum ToCore {
@@ -145,7 +148,7 @@ pub enum ToCore {
     /// Produce a snapshot of the applied state (to send to a learner).
     TakeSnapshot {
         /// Where the snapshot goes: the applied zxid, the tree and the sessions.
-        reply: oneshot::Sender<(Zxid, TreeSnapshot, Vec<(SessionId, i32)>)>,
+        reply: oneshot::Sender<AppliedSnapshot>,
     },
     /// A learner's request, touch or sync (leader only).
     FromLearner {

@@ -19,7 +19,7 @@ use zk_proto::request::Request;
 use zk_proto::response::{Create2Response, SetAclResponse, SetDataResponse, SyncResponse};
 use zk_proto::{CreateMode, ErrorCode, Id, OpCode, Record, SessionId, Xid, Zxid};
 use zk_tree::{Op, PendingChanges, RequestContext, Txn, TxnHeader, TxnResult};
-use zk_watch::{SessionConfig, SessionTable};
+use zk_watch::SessionTable;
 
 use super::{Body, Core, IdMap, Incoming};
 use crate::cluster::{op_error, ClusterStats, PeerMsg, ServingRole, ToCore, ToNode};
@@ -142,6 +142,7 @@ fn is_write(incoming: &Incoming) -> bool {
 
 /// The write a request asks for, with how to answer it; the request back when it is not a
 /// write (served locally).
+#[allow(clippy::result_large_err)] // the request goes straight back to the caller's match
 pub(super) fn cluster_write(request: Request) -> Result<(Result<Op, i32>, ReplyKind), Request> {
     let create = |r: zk_proto::CreateRequest, ttl: Option<i64>, kind: ReplyKind| {
         match CreateMode::from_flags(r.flags) {
@@ -462,7 +463,7 @@ impl Core {
             ToCore::TakeSnapshot { reply } => {
                 let _ = reply.send((self.last_zxid, self.tree.to_snapshot(), self.session_list()));
             }
-            ToCore::FromLearner { sid, msg } => self.from_learner(sid, msg),
+            ToCore::FromLearner { sid, msg } => self.on_learner_msg(sid, msg),
             ToCore::SyncDone {
                 session,
                 cxid,
@@ -489,8 +490,7 @@ impl Core {
 
     /// A fresh session table holding `sessions`, each with a fresh timer.
     fn rebuild_sessions(&mut self, sessions: Vec<(SessionId, i32)>) {
-        let config = self.sessions.config().clone();
-        let mut table = SessionTable::new(SessionConfig { ..config });
+        let mut table = SessionTable::new(*self.sessions.config());
         let my_sid = self.cluster.as_ref().map_or(zk_proto::Sid(0), |c| c.my_sid);
         table.initialize_session_ids(my_sid, wall_clock_ms());
         let now = self.now_ms();
@@ -532,7 +532,7 @@ impl Core {
         self.rebuild_sessions(sessions);
     }
 
-    fn from_learner(&mut self, sid: zk_proto::Sid, msg: PeerMsg) {
+    fn on_learner_msg(&mut self, sid: zk_proto::Sid, msg: PeerMsg) {
         if self.cluster_role() != ServingRole::Leader {
             debug!(%sid, "learner message while not leading: dropped");
             return;

@@ -1,0 +1,706 @@
+//! The node task of a cluster-mode server: election, then Zab as leader or learner, and again.
+//!
+//! It owns the [`Zab`] machine, the durable store and the quorum-port links, and executes the
+//! machine's actions in order: packets go to links; proposals are appended to the store's log
+//! (group commit) and reported durable in order ([`Input::Persisted`]); TRUNC and SNAP rewrite
+//! the log (and the state) before anything else happens; the epoch files are written durably
+//! before the next action; committed transactions go to the core, which applies and answers
+//! them; ServeClients lets the core serve. When Zab gives up the role (GoLooking), the core
+//! stops serving (every client is disconnected, as ZooKeeper does) and a new election starts.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep, sleep_until, Instant};
+use tracing::{debug, error, info, info_span, warn, Instrument};
+use zk_elect::{Millis, ServerState};
+use zk_proto::{Sid, Zxid};
+use zk_storage::{AppendHandle, DataStore, StoreConfig};
+use zk_sync::{Action, Durable, Entry, Input, Zab, ZabConfig, ZabMsg};
+use zk_tree::{TreeConfig, Txn, TxnHeader};
+
+use super::peer::{self, Link, PeerEvent, QuorumListener};
+use super::{decode_txn, encode_txn, ClusterStats, PeerMsg, ServingRole, ToCore, ToNode};
+use crate::config::Config;
+use crate::core::cluster::ClusterLink;
+use crate::core::CoreMsg;
+use crate::election::runner::ElectionRunner;
+use crate::ensemble::Ensemble;
+use crate::error::{ServerError, StorageError};
+use crate::server::{InitialState, Server};
+
+/// A history write in flight, reported durable to Zab in issue order.
+enum Persist {
+    /// Appended proposals, durable once the store's handle resolves.
+    Append(AppendHandle),
+    /// A TRUNC or SNAP, already durable when queued (they run synchronously).
+    Done,
+}
+
+/// Whether the role goes on.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Looking,
+}
+
+fn storage(context: &str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Storage(StorageError::Other(format!("{context}: {e}")))
+}
+
+/// The node task's state.
+struct Node {
+    sid: Sid,
+    ensemble: Ensemble,
+    zab: Zab,
+    store: DataStore,
+    tree_config: TreeConfig,
+    core: mpsc::Sender<CoreMsg>,
+    from_core: mpsc::UnboundedReceiver<ToNode>,
+    stats: Arc<ClusterStats>,
+    events_tx: mpsc::Sender<PeerEvent>,
+    events_rx: mpsc::Receiver<PeerEvent>,
+    accepted: mpsc::Receiver<Link>,
+    links: BTreeMap<Sid, Link>,
+    next_link_id: u64,
+    /// Logged proposals not yet handed to the core, in zxid order.
+    unapplied: VecDeque<(TxnHeader, Txn)>,
+    /// Proposals this leader made, by zxid, until Zab's Append of them is executed.
+    proposed: VecDeque<(TxnHeader, Txn)>,
+    persists: VecDeque<Persist>,
+    /// Inputs produced while executing actions (a learner dropped for a failed snapshot).
+    deferred: VecDeque<Input>,
+    start: Instant,
+}
+
+/// Runs one server of an ensemble until `shutdown` turns true or storage fails.
+pub async fn run(
+    config: Config,
+    ensemble: Ensemble,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ServerError> {
+    let sid = ensemble.my_sid;
+    let span = info_span!("server", %sid);
+    let tree_config = TreeConfig {
+        extended_types_enabled: config.extended_types_enabled,
+    };
+    // Recovery reads the data directory with blocking IO.
+    let store_config = {
+        let mut c = StoreConfig::new(&config.data_dir, &config.data_log_dir);
+        c.snap_count = config.snap_count;
+        c.snap_retain_count = config.autopurge_snap_retain_count as usize;
+        c.purge_interval = match config.autopurge_purge_interval_hours {
+            0 => None,
+            hours => Some(Duration::from_secs(u64::from(hours) * 3600)),
+        };
+        c.tree_config = tree_config;
+        c.seed = sid.0;
+        c.replay_log = false;
+        c
+    };
+    let (store, recovered) = tokio::task::spawn_blocking(move || DataStore::open(store_config))
+        .await
+        .map_err(|e| storage("recovery task failed", e))?
+        .map_err(|e| storage("cannot open the data directory", e))?;
+    let (mut accepted_epoch, mut current_epoch) = store
+        .read_epochs()
+        .map_err(|e| storage("cannot read the epoch files", e))?;
+    // As ZooKeeper: a missing currentEpoch is the epoch of the last logged zxid.
+    let last_epoch = recovered.last_zxid.epoch();
+    if current_epoch < last_epoch {
+        warn!(parent: &span, %current_epoch, %last_epoch, "currentEpoch behind the log; taking the log's epoch");
+        current_epoch = last_epoch;
+        store
+            .write_current_epoch(current_epoch)
+            .map_err(|e| storage("cannot write currentEpoch", e))?;
+    }
+    if accepted_epoch < current_epoch {
+        accepted_epoch = current_epoch;
+        store
+            .write_accepted_epoch(accepted_epoch)
+            .map_err(|e| storage("cannot write acceptedEpoch", e))?;
+    }
+    span.in_scope(|| {
+        info!(
+            snapshot_zxid = %recovered.snapshot_zxid,
+            last_zxid = %recovered.last_zxid,
+            tail = recovered.tail.len(),
+            %accepted_epoch,
+            %current_epoch,
+            "recovered the data directory"
+        )
+    });
+    let log: Vec<Entry> = recovered
+        .tail
+        .iter()
+        .map(|(h, t)| Entry {
+            zxid: h.zxid,
+            txn: encode_txn(h, t),
+        })
+        .collect();
+    let mut zab_config = ZabConfig::new(sid, ensemble.quorum.clone());
+    zab_config.tick_ms = ensemble.tick_time_ms.max(2);
+    zab_config.init_limit_ticks = ensemble.init_limit_ticks.max(1);
+    zab_config.sync_limit_ticks = ensemble.sync_limit_ticks.max(1);
+    let zab = Zab::new(
+        zab_config,
+        Durable {
+            snapshot_zxid: recovered.snapshot_zxid,
+            log,
+            accepted_epoch,
+            current_epoch,
+        },
+    );
+    let stats = Arc::new(ClusterStats::default());
+    stats.epoch.store(current_epoch.0, Relaxed);
+    let (to_node, from_core) = mpsc::unbounded_channel();
+    let initial = InitialState {
+        tree: Some(recovered.tree),
+        sessions: recovered.sessions.into_iter().collect(),
+        last_zxid: recovered.snapshot_zxid,
+    };
+    let link = ClusterLink {
+        to_node,
+        stats: stats.clone(),
+        my_sid: sid,
+    };
+    let handle = Server::start_cluster(config, initial, link).await?;
+    span.in_scope(|| info!(addr = %handle.local_addr(), "client port bound; not serving until a leader is established"));
+    let me = ensemble.me().clone();
+    let listener = QuorumListener::bind(me.quorum_addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: me.quorum_addr,
+            source,
+        })?;
+    let (events_tx, events_rx) = mpsc::channel(4096);
+    let (accepted_tx, accepted) = mpsc::channel(16);
+    let accept_task = tokio::spawn(
+        accept_loop(listener, sid, events_tx.clone(), accepted_tx).instrument(span.clone()),
+    );
+    let mut runner = ElectionRunner::start(&ensemble).await?;
+    let mut node = Node {
+        sid,
+        ensemble,
+        zab,
+        store,
+        tree_config,
+        core: handle.core_sender(),
+        from_core,
+        stats,
+        events_tx,
+        events_rx,
+        accepted,
+        links: BTreeMap::new(),
+        next_link_id: 1,
+        unapplied: recovered.tail.into(),
+        proposed: VecDeque::new(),
+        persists: VecDeque::new(),
+        deferred: VecDeque::new(),
+        start: Instant::now(),
+    };
+    let result = node
+        .main_loop(&mut runner, &mut shutdown)
+        .instrument(span.clone())
+        .await;
+    accept_task.abort();
+    if let Err(e) = &result {
+        span.in_scope(|| error!(error = %e, "cluster node stopped"));
+    }
+    handle.shutdown().await;
+    if let Err(e) = node.store.close() {
+        span.in_scope(|| warn!(error = %e, "closing the data store"));
+    }
+    result
+}
+
+/// Accepts learners on the quorum port for the server's lifetime; the node keeps the links
+/// while it leads and drops them otherwise.
+async fn accept_loop(
+    listener: QuorumListener,
+    sid: Sid,
+    events: mpsc::Sender<PeerEvent>,
+    accepted: mpsc::Sender<Link>,
+) {
+    let mut next_id: u64 = 1 << 40;
+    loop {
+        next_id += 1;
+        match listener.accept(sid, next_id, events.clone()).await {
+            Ok(Some(link)) => {
+                if accepted.send(link).await.is_err() {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                warn!(error = %e, "quorum port accept failed");
+                sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Waits until the oldest history write is durable (never resolves when there is none).
+async fn oldest_persisted(persists: &mut VecDeque<Persist>) -> Result<(), ServerError> {
+    match persists.front_mut() {
+        None => std::future::pending().await,
+        Some(Persist::Done) => Ok(()),
+        Some(Persist::Append(handle)) => handle
+            .await
+            .map(drop)
+            .map_err(|e| storage("transaction log write failed", e)),
+    }
+}
+
+impl Node {
+    fn now(&self) -> Millis {
+        Millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    async fn to_core(&self, msg: ToCore) {
+        // The core outlives the node's loop; a failed send means it is shutting down.
+        let _ = self.core.send(CoreMsg::Cluster(msg)).await;
+    }
+
+    async fn main_loop(
+        &mut self,
+        runner: &mut ElectionRunner,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), ServerError> {
+        loop {
+            self.stats.state.store(0, Relaxed);
+            self.stats.leader.store(0, Relaxed);
+            self.to_core(ToCore::StopServing).await;
+            self.links.clear();
+            self.deferred.clear();
+            while self.from_core.try_recv().is_ok() {}
+            let (last_zxid, epoch) = (self.zab.last_logged_zxid(), self.zab.current_epoch());
+            info!(%last_zxid, %epoch, "LOOKING");
+            let outcome = tokio::select! {
+                outcome = runner.elect(last_zxid, epoch) => outcome,
+                _ = shutdown.changed() => return Ok(()),
+            };
+            self.stats.elections.fetch_add(1, Relaxed);
+            let leader = outcome.vote.leader;
+            info!(state = ?outcome.state, %leader, "election decided");
+            self.stats.leader.store(leader.0, Relaxed);
+            let stop = match outcome.state {
+                ServerState::Leading => self.lead(shutdown).await?,
+                ServerState::Following | ServerState::Observing => {
+                    self.follow(leader, outcome.state, shutdown).await?
+                }
+                ServerState::Looking => false,
+            };
+            if stop || *shutdown.borrow() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Steps Zab and executes its actions (and any inputs they defer).
+    async fn step(&mut self, input: Input) -> Result<Flow, ServerError> {
+        let mut input = Some(input);
+        while let Some(next) = input.take().or_else(|| self.deferred.pop_front()) {
+            let mut out = Vec::new();
+            let now = self.now();
+            self.zab.step(now, next, &mut out);
+            if self.execute(out).await? == Flow::Looking {
+                return Ok(Flow::Looking);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn send_to(&mut self, to: Sid, msg: &PeerMsg) {
+        let ok = self
+            .links
+            .get(&to)
+            .is_some_and(|link| link.send(msg.encode()));
+        if !ok && self.links.remove(&to).is_some() {
+            self.deferred.push_back(Input::PeerDown(to));
+        }
+    }
+
+    async fn execute(&mut self, actions: Vec<Action>) -> Result<Flow, ServerError> {
+        for action in actions {
+            match action {
+                Action::Send { to, msg } => {
+                    match &msg {
+                        ZabMsg::Diff { .. } => self.stats.diff_count.fetch_add(1, Relaxed),
+                        ZabMsg::Trunc { .. } => self.stats.trunc_count.fetch_add(1, Relaxed),
+                        _ => 0,
+                    };
+                    self.send_to(to, &PeerMsg::Zab(msg));
+                }
+                Action::SendSnapshot { to, zxid } => self.send_snapshot(to, zxid).await,
+                Action::Append(entries) => {
+                    let mut txns = Vec::with_capacity(entries.len());
+                    for entry in entries {
+                        let pair = match self.proposed.front() {
+                            Some((h, _)) if h.zxid == entry.zxid => {
+                                self.proposed.pop_front().expect("front exists")
+                            }
+                            _ => decode_txn(&entry.txn).map_err(|e| {
+                                storage(&format!("undecodable proposal {}", entry.zxid), e)
+                            })?,
+                        };
+                        if pair.0.zxid != entry.zxid {
+                            return Err(storage(
+                                "proposal zxid mismatch",
+                                format!("txn {} logged as {}", pair.0.zxid, entry.zxid),
+                            ));
+                        }
+                        txns.push(pair);
+                    }
+                    let handle = self.store.append(&txns);
+                    self.unapplied.extend(txns);
+                    self.persists.push_back(Persist::Append(handle));
+                }
+                Action::Truncate(zxid) => {
+                    info!(%zxid, "TRUNC: dropping logged proposals above");
+                    self.store
+                        .truncate_after(zxid)
+                        .map_err(|e| storage("cannot truncate the log", e))?;
+                    self.unapplied.retain(|(h, _)| h.zxid <= zxid);
+                    self.persists.push_back(Persist::Done);
+                }
+                Action::ApplySnapshot { zxid, state } => {
+                    info!(%zxid, bytes = state.len(), "SNAP: installing the leader's snapshot");
+                    let (snap_zxid, tree, sessions) =
+                        zk_storage::decode_snapshot(&state, self.tree_config)
+                            .map_err(|e| storage("undecodable snapshot from the leader", e))?;
+                    if snap_zxid != zxid {
+                        return Err(storage(
+                            "snapshot from the leader",
+                            format!("holds {snap_zxid}, announced {zxid}"),
+                        ));
+                    }
+                    self.store
+                        .install_snapshot(zxid, &state)
+                        .map_err(|e| storage("cannot install the leader's snapshot", e))?;
+                    self.unapplied.clear();
+                    self.to_core(ToCore::ReplaceState { tree, sessions }).await;
+                    self.persists.push_back(Persist::Done);
+                }
+                Action::PersistAcceptedEpoch(epoch) => self
+                    .store
+                    .write_accepted_epoch(epoch)
+                    .map_err(|e| storage("cannot write acceptedEpoch", e))?,
+                Action::PersistCurrentEpoch(epoch) => {
+                    self.store
+                        .write_current_epoch(epoch)
+                        .map_err(|e| storage("cannot write currentEpoch", e))?;
+                    self.stats.epoch.store(epoch.0, Relaxed);
+                }
+                Action::Commit(zxid) => {
+                    let mut batch = Vec::new();
+                    while self.unapplied.front().is_some_and(|(h, _)| h.zxid <= zxid) {
+                        batch.push(self.unapplied.pop_front().expect("front exists"));
+                    }
+                    if !batch.is_empty() {
+                        self.to_core(ToCore::Apply(batch)).await;
+                    }
+                }
+                Action::ServeClients { epoch } => {
+                    let (role, ordinal) = match self.zab.state() {
+                        ServerState::Leading => (ServingRole::Leader, 2),
+                        ServerState::Observing => (ServingRole::Observer, 3),
+                        _ => (ServingRole::Follower, 1),
+                    };
+                    info!(?role, %epoch, "serving clients");
+                    self.stats.state.store(ordinal, Relaxed);
+                    self.stats.epoch.store(epoch.0, Relaxed);
+                    self.to_core(ToCore::Serve { role, epoch }).await;
+                }
+                Action::Disconnect { peer } => {
+                    self.links.remove(&peer);
+                }
+                Action::GoLooking { reason } => {
+                    info!(%reason, "leaving the role");
+                    return Ok(Flow::Looking);
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// SNAP: the core's applied state, which must be exactly `zxid`.
+    async fn send_snapshot(&mut self, to: Sid, zxid: Zxid) {
+        self.stats.snap_count.fetch_add(1, Relaxed);
+        let (reply, rx) = oneshot::channel();
+        self.to_core(ToCore::TakeSnapshot { reply }).await;
+        let Ok((applied, tree, sessions)) = rx.await else {
+            return;
+        };
+        if applied != zxid {
+            error!(%to, %zxid, %applied, "cannot snapshot the requested zxid; dropping the learner");
+            if self.links.remove(&to).is_some() {
+                self.deferred.push_back(Input::PeerDown(to));
+            }
+            return;
+        }
+        let state = zk_storage::encode_snapshot(&tree, &sessions, zxid);
+        info!(learner = %to, %zxid, bytes = state.len(), "sending a snapshot");
+        self.send_to(to, &PeerMsg::Zab(ZabMsg::Snap { zxid, state }));
+    }
+
+    /// A snapshot of committed state from the core: written in the background; the log in
+    /// memory before it is no longer needed.
+    fn take_snapshot(
+        &mut self,
+        zxid: Zxid,
+        tree: zk_tree::TreeSnapshot,
+        sessions: Vec<(zk_proto::SessionId, i32)>,
+    ) {
+        if self.store.snapshot(tree, sessions) {
+            let dropped = self.zab.compact(zxid);
+            debug!(%zxid, dropped, "snapshot started; in-memory log compacted");
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.zab
+            .deadline()
+            .map(|at| self.start + Duration::from_millis(at.0))
+    }
+
+    /// Feeds Zab the durability of the oldest history write.
+    async fn on_persisted(&mut self) -> Result<Flow, ServerError> {
+        self.persists.pop_front();
+        match self.zab.next_persist_point() {
+            Some(up_to) => self.step(Input::Persisted { up_to }).await,
+            None => Ok(Flow::Continue),
+        }
+    }
+
+    fn update_leader_stats(&self) {
+        let voters = self
+            .links
+            .keys()
+            .filter(|s| self.ensemble.quorum.is_voter(**s))
+            .count() as u64;
+        self.stats.learners.store(self.links.len() as u64, Relaxed);
+        self.stats.synced_followers.store(voters, Relaxed);
+        self.stats
+            .observers
+            .store(self.links.len() as u64 - voters, Relaxed);
+    }
+
+    /// Leads until Zab gives up the role; true when the server is shutting down.
+    async fn lead(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<bool, ServerError> {
+        self.proposed.clear();
+        while self.accepted.try_recv().is_ok() {}
+        let decided = Input::ElectionDecided {
+            leader: self.sid,
+            state: ServerState::Leading,
+        };
+        if self.step(decided).await? == Flow::Looking {
+            return Ok(false);
+        }
+        loop {
+            let deadline = self.deadline();
+            let flow = tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Ok(true),
+                persisted = oldest_persisted(&mut self.persists) => {
+                    persisted?;
+                    self.on_persisted().await?
+                }
+                Some(link) = self.accepted.recv() => {
+                    let sid = link.sid();
+                    if self.ensemble.members.contains_key(&sid) && sid != self.sid {
+                        debug!(learner = %sid, "learner connected");
+                        // A reconnection replaces the old link: Zab must forget the old session
+                        // with this learner, or it would ignore the new FOLLOWERINFO.
+                        if self.links.insert(sid, link).is_some() {
+                            self.step(Input::PeerDown(sid)).await?
+                        } else {
+                            Flow::Continue
+                        }
+                    } else {
+                        warn!(%sid, "quorum connection from a server not in the ensemble; closing");
+                        Flow::Continue
+                    }
+                }
+                Some(event) = self.events_rx.recv() => self.leader_event(event).await?,
+                Some(msg) = self.from_core.recv() => self.leader_core_msg(msg).await?,
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.step(Input::Tick).await?
+                }
+            };
+            self.update_leader_stats();
+            if flow == Flow::Looking {
+                return Ok(false);
+            }
+        }
+    }
+
+    async fn leader_event(&mut self, event: PeerEvent) -> Result<Flow, ServerError> {
+        match event {
+            PeerEvent::Frame { sid, link, bytes } => {
+                if self.links.get(&sid).map(Link::id) != Some(link) {
+                    return Ok(Flow::Continue);
+                }
+                match PeerMsg::decode(&bytes) {
+                    Ok(PeerMsg::Zab(msg)) => self.step(Input::Recv { from: sid, msg }).await,
+                    Ok(msg) => {
+                        self.to_core(ToCore::FromLearner { sid, msg }).await;
+                        Ok(Flow::Continue)
+                    }
+                    Err(e) => {
+                        warn!(learner = %sid, error = %e, "undecodable frame; dropping the learner");
+                        self.links.remove(&sid);
+                        self.step(Input::PeerDown(sid)).await
+                    }
+                }
+            }
+            PeerEvent::Closed { sid, link } => {
+                if self.links.get(&sid).map(Link::id) == Some(link) {
+                    self.links.remove(&sid);
+                    self.step(Input::PeerDown(sid)).await
+                } else {
+                    Ok(Flow::Continue)
+                }
+            }
+        }
+    }
+
+    async fn leader_core_msg(&mut self, msg: ToNode) -> Result<Flow, ServerError> {
+        match msg {
+            ToNode::Propose(batch) => {
+                for (header, txn) in batch {
+                    let bytes = encode_txn(&header, &txn);
+                    self.proposed.push_back((header, txn));
+                    if !self.zab.can_propose() {
+                        warn!(zxid = %header.zxid, "proposal while not an established leader: dropped");
+                        self.proposed.clear();
+                        continue;
+                    }
+                    if self.step(Input::Propose(bytes)).await? == Flow::Looking {
+                        return Ok(Flow::Looking);
+                    }
+                }
+                Ok(Flow::Continue)
+            }
+            ToNode::ToLearner { sid, msg } => {
+                self.send_to(sid, &msg);
+                self.drain_deferred().await
+            }
+            ToNode::Snapshot {
+                zxid,
+                tree,
+                sessions,
+            } => {
+                self.take_snapshot(zxid, tree, sessions);
+                Ok(Flow::Continue)
+            }
+            ToNode::ToLeader(_) => Ok(Flow::Continue),
+        }
+    }
+
+    async fn drain_deferred(&mut self) -> Result<Flow, ServerError> {
+        match self.deferred.pop_front() {
+            Some(input) => self.step(input).await,
+            None => Ok(Flow::Continue),
+        }
+    }
+
+    /// Follows (or observes) `leader` until Zab gives up the role; true when shutting down.
+    async fn follow(
+        &mut self,
+        leader: Sid,
+        state: ServerState,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<bool, ServerError> {
+        let Some(member) = self.ensemble.members.get(&leader) else {
+            warn!(%leader, "elected leader is not in the ensemble");
+            return Ok(false);
+        };
+        let addr = member.quorum_addr;
+        let give_up = Instant::now()
+            + Duration::from_millis(
+                self.ensemble.tick_time_ms * self.ensemble.init_limit_ticks.max(1),
+            );
+        let link = loop {
+            self.next_link_id += 1;
+            let id = self.next_link_id;
+            let attempt = peer::connect(self.sid, leader, addr, id, self.events_tx.clone());
+            let result = tokio::select! {
+                result = attempt => result,
+                _ = shutdown.changed() => return Ok(true),
+            };
+            match result {
+                Ok(link) => break link,
+                Err(e) if Instant::now() < give_up => {
+                    debug!(%leader, error = %e, "cannot reach the leader yet; retrying");
+                    tokio::select! {
+                        _ = sleep(Duration::from_millis(50)) => {}
+                        _ = shutdown.changed() => return Ok(true),
+                    }
+                }
+                Err(e) => {
+                    info!(%leader, error = %e, "leader unreachable for initLimit; electing again");
+                    return Ok(false);
+                }
+            }
+        };
+        let link_id = link.id();
+        self.links.insert(leader, link);
+        if self.step(Input::ElectionDecided { leader, state }).await? == Flow::Looking {
+            return Ok(false);
+        }
+        loop {
+            let deadline = self.deadline();
+            let flow = tokio::select! {
+                biased;
+                _ = shutdown.changed() => return Ok(true),
+                persisted = oldest_persisted(&mut self.persists) => {
+                    persisted?;
+                    self.on_persisted().await?
+                }
+                Some(_) = self.accepted.recv() => Flow::Continue,
+                Some(event) = self.events_rx.recv() => match event {
+                    PeerEvent::Frame { sid, link, bytes } if sid == leader && link == link_id => {
+                        match PeerMsg::decode(&bytes) {
+                            Ok(PeerMsg::Zab(msg)) => self.step(Input::Recv { from: sid, msg }).await?,
+                            Ok(PeerMsg::SyncDone { session, cxid, zxid }) => {
+                                self.to_core(ToCore::SyncDone { session, cxid, zxid }).await;
+                                Flow::Continue
+                            }
+                            Ok(_) => Flow::Continue,
+                            Err(e) => {
+                                warn!(%leader, error = %e, "undecodable frame from the leader");
+                                self.step(Input::PeerDown(leader)).await?
+                            }
+                        }
+                    }
+                    PeerEvent::Closed { sid, link } if sid == leader && link == link_id => {
+                        self.links.remove(&leader);
+                        self.step(Input::PeerDown(leader)).await?
+                    }
+                    _ => Flow::Continue,
+                },
+                Some(msg) = self.from_core.recv() => match msg {
+                    ToNode::ToLeader(msg) => {
+                        self.send_to(leader, &msg);
+                        self.drain_deferred().await?
+                    }
+                    ToNode::Snapshot { zxid, tree, sessions } => {
+                        self.take_snapshot(zxid, tree, sessions);
+                        Flow::Continue
+                    }
+                    ToNode::Propose(_) | ToNode::ToLearner { .. } => Flow::Continue,
+                },
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    self.step(Input::Tick).await?
+                }
+            };
+            if flow == Flow::Looking {
+                return Ok(false);
+            }
+        }
+    }
+}
