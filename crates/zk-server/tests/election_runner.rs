@@ -178,7 +178,10 @@ async fn lose_and_regain_the_leader(
     let outcome = tokio::time::timeout(GUARD, returning.elect(zxid, epoch))
         .await
         .expect("the returning server decides within the guard");
-    assert_eq!(outcome.vote.leader, second.leader, "the returning server's leader");
+    assert_eq!(
+        outcome.vote.leader, second.leader,
+        "the returning server's leader"
+    );
     assert_eq!(outcome.state, ServerState::Following);
     drop(outcomes);
 }
@@ -190,8 +193,13 @@ async fn fast_leader_election_three_servers() {
 
 #[tokio::test]
 async fn fast_leader_election_five_servers_with_an_observer() {
-    lose_and_regain_the_leader(ElectionAlg::FastLeaderElection, &[5, 9, 7, 9, 3], &[5], None)
-        .await;
+    lose_and_regain_the_leader(
+        ElectionAlg::FastLeaderElection,
+        &[5, 9, 7, 9, 3],
+        &[5],
+        None,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -293,7 +301,9 @@ fn forgeries(from: Sid, rng: &mut SplitMix) -> Vec<Vec<u8>> {
         datagram(
             from,
             &AuthMessage {
-                body: Body::ChallengeRequest { tag: Tag(rng.next()) },
+                body: Body::ChallengeRequest {
+                    tag: Tag(rng.next()),
+                },
                 mac: None,
             },
         ),
@@ -360,7 +370,11 @@ async fn auth_fle_with_a_secret_ignores_forged_and_replayed_datagrams() {
         .iter()
         .map(ElectionRunner::messages_rejected)
         .collect();
-    assert_eq!(rejected_before, vec![0, 0, 0], "honest traffic is never rejected");
+    assert_eq!(
+        rejected_before,
+        vec![0, 0, 0],
+        "honest traffic is never rejected"
+    );
 
     // Round two (same epoch, so round one's votes for 3 would still win if accepted): server 1
     // has the most history now. Forgeries and replays arrive while the servers elect.

@@ -284,7 +284,72 @@ async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
 
 #[cfg(test)]
 mod tests {
+    use zk_elect::{QuorumVerifier, ServerState};
+
     use super::*;
+    use crate::ensemble::Member;
+
+    const GUARD: Duration = Duration::from_secs(60);
+
+    fn alone(alg: ElectionAlg, secret: Option<&[u8]>) -> Ensemble {
+        let member = Member {
+            sid: Sid(7),
+            quorum_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            election_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            observer: false,
+            client_addr: None,
+        };
+        Ensemble {
+            my_sid: Sid(7),
+            members: [(Sid(7), member)].into_iter().collect(),
+            quorum: QuorumVerifier::majority([Sid(7)]).unwrap(),
+            election_alg: alg,
+            auth_secret: secret.map(<[u8]>::to_vec),
+            tick_time_ms: 100,
+            init_limit_ticks: 10,
+            sync_limit_ticks: 5,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lone_participant_leads_with_every_algorithm_round_after_round() {
+        let table = [
+            (ElectionAlg::FastLeaderElection, None),
+            (ElectionAlg::LeaderElection, None),
+            (ElectionAlg::AuthFastLeaderElection, None),
+            (
+                ElectionAlg::AuthFastLeaderElection,
+                Some(b"0123456789abcdef".as_slice()),
+            ),
+        ];
+        for (alg, secret) in table {
+            let mut runner = ElectionRunner::start(&alone(alg, secret)).await.unwrap();
+            assert_eq!(runner.election_alg(), alg);
+            assert_ne!(runner.local_addr().port(), 0, "{alg:?} bound a port");
+            for (round, zxid) in [(1, 5), (2, 9)] {
+                let outcome = tokio::time::timeout(GUARD, runner.elect(Zxid(zxid), Epoch(round)))
+                    .await
+                    .expect("decided");
+                assert_eq!(outcome.state, ServerState::Leading, "{alg:?} round {round}");
+                assert_eq!(
+                    outcome.vote,
+                    zk_elect::Vote::new(Sid(7), Zxid(zxid), Epoch(round)),
+                    "{alg:?} round {round}"
+                );
+            }
+            assert_eq!(runner.messages_rejected(), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_too_short_secret_is_refused_at_start() {
+        let result = ElectionRunner::start(&alone(
+            ElectionAlg::AuthFastLeaderElection,
+            Some(b"short".as_slice()),
+        ))
+        .await;
+        assert!(matches!(result, Err(ServerError::Unsupported(_))));
+    }
 
     #[test]
     fn seeds_differ_between_incarnations() {

@@ -12,7 +12,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::{sleep_until, timeout, Instant};
-use tracing::{debug, warn};
+use tracing::{debug, warn, Instrument};
 use zk_fle::Notification;
 use zk_proto::Sid;
 
@@ -93,6 +93,7 @@ struct Shared {
     inbound: mpsc::Sender<Inbound>,
     next_generation: AtomicU64,
     tasks: Mutex<Vec<AbortHandle>>,
+    span: tracing::Span,
 }
 
 /// A running election transport. Dropping it stops every task and closes every connection.
@@ -109,6 +110,7 @@ impl ElectionTransport {
     ) -> std::io::Result<(ElectionTransport, mpsc::Receiver<Inbound>)> {
         let local_addr = listener.local_addr()?;
         let (inbound, inbound_rx) = mpsc::channel(config.inbound_capacity.max(1));
+        let span = tracing::info_span!("election_transport", sid = %config.sid);
         let mut handoffs = BTreeMap::new();
         let mut peers = BTreeMap::new();
         for &sid in config.peers.keys().filter(|&&sid| sid != config.sid) {
@@ -131,11 +133,15 @@ impl ElectionTransport {
             inbound,
             next_generation: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
+            span,
         });
-        let accept = tokio::spawn(accept_loop(shared.clone(), listener));
+        let accept =
+            tokio::spawn(accept_loop(shared.clone(), listener).instrument(shared.span.clone()));
         shared.track(accept.abort_handle());
         for (sid, handoff_rx) in handoffs {
-            let task = tokio::spawn(peer_task(shared.clone(), sid, handoff_rx));
+            let task = tokio::spawn(
+                peer_task(shared.clone(), sid, handoff_rx).instrument(shared.span.clone()),
+            );
             shared.track(task.abort_handle());
         }
         Ok((ElectionTransport { shared }, inbound_rx))
@@ -211,7 +217,9 @@ impl Shared {
     fn open(self: &Arc<Self>, peer: Sid, stream: TcpStream, initiator: Sid) -> Connection {
         let (read, write) = stream.into_split();
         let generation = self.next_generation.fetch_add(1, Ordering::Relaxed);
-        let reader = tokio::spawn(read_loop(self.clone(), peer, read, generation));
+        let reader = tokio::spawn(
+            read_loop(self.clone(), peer, read, generation).instrument(self.span.clone()),
+        );
         let reader = reader.abort_handle();
         self.track(reader.clone());
         Connection {
@@ -227,7 +235,8 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                let task = tokio::spawn(on_accept(shared.clone(), stream));
+                let task =
+                    tokio::spawn(on_accept(shared.clone(), stream).instrument(shared.span.clone()));
                 shared.track(task.abort_handle());
             }
             Err(error) => {

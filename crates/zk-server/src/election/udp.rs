@@ -114,44 +114,51 @@ impl<M: DatagramMessage> UdpTransport<M> {
         let (outbound, mut outbound_rx) =
             mpsc::channel::<(SocketAddr, Vec<u8>)>(config.send_queue_capacity.max(1));
         let by_sid = config.peers.clone();
+        let span = tracing::info_span!("election_udp", sid = %config.sid);
         let receiver = {
             let socket = socket.clone();
             let dropped = dropped.clone();
             let rejected = rejected.clone();
             let me = config.sid;
-            tokio::spawn(async move {
-                let mut buffer = vec![0u8; DATAGRAM_LEN_MAX + 1];
-                loop {
-                    let (len, source) = match socket.recv_from(&mut buffer).await {
-                        Ok(received) => received,
-                        Err(error) => {
-                            // ICMP errors from a peer that is down surface here on some systems.
-                            debug!(sid = %me, %error, "udp receive error");
+            tokio::spawn(
+                async move {
+                    let mut buffer = vec![0u8; DATAGRAM_LEN_MAX + 1];
+                    loop {
+                        let (len, source) = match socket.recv_from(&mut buffer).await {
+                            Ok(received) => received,
+                            Err(error) => {
+                                // ICMP errors from a peer that is down surface here on some systems.
+                                debug!(sid = %me, %error, "udp receive error");
+                                continue;
+                            }
+                        };
+                        let Some(inbound) = parse::<M>(&buffer[..len], &by_sid, source, me) else {
+                            rejected.fetch_add(1, Ordering::Relaxed);
                             continue;
-                        }
-                    };
-                    let Some(inbound) = parse::<M>(&buffer[..len], &by_sid, source, me) else {
-                        rejected.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    };
-                    if inbound_tx.try_send(inbound).is_err() {
-                        dropped.fetch_add(1, Ordering::Relaxed);
-                        if inbound_tx.is_closed() {
-                            return;
+                        };
+                        if inbound_tx.try_send(inbound).is_err() {
+                            dropped.fetch_add(1, Ordering::Relaxed);
+                            if inbound_tx.is_closed() {
+                                return;
+                            }
                         }
                     }
                 }
-            })
+                .instrument(span.clone()),
+            )
         };
         let sender = {
             let me = config.sid;
-            tokio::spawn(async move {
-                while let Some((to, bytes)) = outbound_rx.recv().await {
-                    if let Err(error) = socket.send_to(&bytes, to).await {
-                        debug!(sid = %me, %to, %error, "udp send error");
+            tokio::spawn(
+                async move {
+                    while let Some((to, bytes)) = outbound_rx.recv().await {
+                        if let Err(error) = socket.send_to(&bytes, to).await {
+                            debug!(sid = %me, %to, %error, "udp send error");
+                        }
                     }
                 }
-            })
+                .instrument(span),
+            )
         };
         let transport = UdpTransport {
             sid: config.sid,
