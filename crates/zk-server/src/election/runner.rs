@@ -222,6 +222,11 @@ impl Drop for ElectionRunner {
     }
 }
 
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ElectionRunner>();
+};
+
 /// AuthFastLeaderElection with a secret: only datagrams with a valid MAC reach the machine.
 struct MacCheck {
     key: Option<AuthKey>,
