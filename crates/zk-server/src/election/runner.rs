@@ -160,8 +160,9 @@ impl ElectionRunner {
     /// currentEpoch) and returns the outcome. Between elections the runner keeps answering
     /// LOOKING peers with the decided vote. Calling it again starts a new round.
     ///
-    /// Should the election task have stopped (only when the runtime shuts down), the outcome
-    /// is LOOKING with a vote for this server.
+    /// Dropping the future (in a `select!`) is safe: the round goes on answering peers, and the
+    /// next call starts a new round. Should the election task have stopped (only when the
+    /// runtime shuts down), the outcome is LOOKING with a vote for this server.
     pub async fn elect(&mut self, last_zxid: Zxid, current_epoch: Epoch) -> Outcome {
         let (reply, outcome) = oneshot::channel();
         let start = Command::Start {
