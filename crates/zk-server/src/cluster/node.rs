@@ -34,11 +34,14 @@ use crate::server::{InitialState, Server};
 
 /// A history write in flight, reported durable to Zab in issue order.
 enum Persist {
-    /// Appended proposals, durable once the store's handle resolves.
-    Append(AppendHandle),
+    /// Appended proposals of this many Zab appends, durable once the store's handle resolves.
+    Append(AppendHandle, usize),
     /// A TRUNC or SNAP, already durable when queued (they run synchronously).
     Done,
 }
+
+/// The most queued events or core messages taken before the accumulated actions are executed.
+const BURST_MAX: usize = 256;
 
 /// Whether the role goes on.
 #[derive(PartialEq, Eq)]
@@ -73,6 +76,9 @@ struct Node {
     persists: VecDeque<Persist>,
     /// Inputs produced while executing actions (a learner dropped for a failed snapshot).
     deferred: VecDeque<Input>,
+    /// Actions of inputs fed since the last flush, executed together so that consecutive
+    /// appends share one log write and consecutive commits one message to the core.
+    actions: Vec<Action>,
     start: Instant,
 }
 
@@ -200,6 +206,7 @@ pub async fn run(
         proposed: VecDeque::new(),
         persists: VecDeque::new(),
         deferred: VecDeque::new(),
+        actions: Vec::new(),
         start: Instant::now(),
     };
     let result = node
@@ -248,7 +255,7 @@ async fn oldest_persisted(persists: &mut VecDeque<Persist>) -> Result<(), Server
     match persists.front_mut() {
         None => std::future::pending().await,
         Some(Persist::Done) => Ok(()),
-        Some(Persist::Append(handle)) => handle
+        Some(Persist::Append(handle, _)) => handle
             .await
             .map(drop)
             .map_err(|e| storage("transaction log write failed", e)),
@@ -300,18 +307,36 @@ impl Node {
         }
     }
 
-    /// Steps Zab and executes its actions (and any inputs they defer).
-    async fn step(&mut self, input: Input) -> Result<Flow, ServerError> {
-        let mut input = Some(input);
-        while let Some(next) = input.take().or_else(|| self.deferred.pop_front()) {
-            let mut out = Vec::new();
-            let now = self.now();
-            self.zab.step(now, next, &mut out);
-            if self.execute(out).await? == Flow::Looking {
+    /// Steps Zab; its actions wait for [`Node::flush`].
+    fn feed(&mut self, input: Input) {
+        let now = self.now();
+        self.zab.step(now, input, &mut self.actions);
+    }
+
+    /// Executes the accumulated actions (and the inputs they defer).
+    async fn flush(&mut self) -> Result<Flow, ServerError> {
+        loop {
+            if self.actions.is_empty() {
+                match self.deferred.pop_front() {
+                    Some(input) => {
+                        self.feed(input);
+                        continue;
+                    }
+                    None => return Ok(Flow::Continue),
+                }
+            }
+            let actions = std::mem::take(&mut self.actions);
+            if self.execute(actions).await? == Flow::Looking {
+                self.actions.clear();
                 return Ok(Flow::Looking);
             }
         }
-        Ok(Flow::Continue)
+    }
+
+    /// Steps Zab and executes its actions.
+    async fn step(&mut self, input: Input) -> Result<Flow, ServerError> {
+        self.feed(input);
+        self.flush().await
     }
 
     fn send_to(&mut self, to: Sid, msg: &PeerMsg) {
@@ -325,7 +350,8 @@ impl Node {
     }
 
     async fn execute(&mut self, actions: Vec<Action>) -> Result<Flow, ServerError> {
-        for action in actions {
+        let mut actions = actions.into_iter().peekable();
+        while let Some(action) = actions.next() {
             match action {
                 Action::Send { to, msg } => {
                     match &msg {
@@ -336,7 +362,15 @@ impl Node {
                     self.send_to(to, &PeerMsg::Zab(msg));
                 }
                 Action::SendSnapshot { to, zxid } => self.send_snapshot(to, zxid).await,
-                Action::Append(entries) => {
+                Action::Append(first) => {
+                    // Consecutive appends become one log write (one Persisted each still).
+                    let mut entries = first;
+                    let mut appends = 1;
+                    while let Some(Action::Append(more)) = actions.peek_mut() {
+                        entries.append(more);
+                        appends += 1;
+                        actions.next();
+                    }
                     let mut txns = Vec::with_capacity(entries.len());
                     for entry in entries {
                         let pair = match self.proposed.front() {
@@ -357,7 +391,7 @@ impl Node {
                     }
                     let handle = self.store.append(&txns);
                     self.unapplied.extend(txns);
-                    self.persists.push_back(Persist::Append(handle));
+                    self.persists.push_back(Persist::Append(handle, appends));
                 }
                 Action::Truncate(zxid) => {
                     info!(%zxid, "TRUNC: dropping logged proposals above");
@@ -395,7 +429,12 @@ impl Node {
                         .map_err(|e| storage("cannot write currentEpoch", e))?;
                     self.stats.epoch.store(epoch.0, Relaxed);
                 }
-                Action::Commit(zxid) => {
+                Action::Commit(first) => {
+                    let mut zxid = first;
+                    while let Some(Action::Commit(next)) = actions.peek() {
+                        zxid = zxid.max(*next);
+                        actions.next();
+                    }
                     let mut batch = Vec::new();
                     while self.unapplied.front().is_some_and(|(h, _)| h.zxid <= zxid) {
                         batch.push(self.unapplied.pop_front().expect("front exists"));
@@ -469,11 +508,16 @@ impl Node {
 
     /// Feeds Zab the durability of the oldest history write.
     async fn on_persisted(&mut self) -> Result<Flow, ServerError> {
-        self.persists.pop_front();
-        match self.zab.next_persist_point() {
-            Some(up_to) => self.step(Input::Persisted { up_to }).await,
-            None => Ok(Flow::Continue),
+        let writes = match self.persists.pop_front() {
+            Some(Persist::Append(_, appends)) => appends,
+            _ => 1,
+        };
+        for _ in 0..writes {
+            if let Some(up_to) = self.zab.next_persist_point() {
+                self.feed(Input::Persisted { up_to });
+            }
         }
+        self.flush().await
     }
 
     fn update_leader_stats(&self) {
@@ -525,8 +569,26 @@ impl Node {
                         Flow::Continue
                     }
                 }
-                Some(event) = self.events_rx.recv() => self.leader_event(event).await?,
-                Some(msg) = self.from_core.recv() => self.leader_core_msg(msg).await?,
+                Some(event) = self.events_rx.recv() => {
+                    self.leader_event(event).await;
+                    for _ in 0..BURST_MAX {
+                        match self.events_rx.try_recv() {
+                            Ok(event) => self.leader_event(event).await,
+                            Err(_) => break,
+                        }
+                    }
+                    self.flush().await?
+                }
+                Some(msg) = self.from_core.recv() => {
+                    self.leader_core_msg(msg);
+                    for _ in 0..BURST_MAX {
+                        match self.from_core.try_recv() {
+                            Ok(msg) => self.leader_core_msg(msg),
+                            Err(_) => break,
+                        }
+                    }
+                    self.flush().await?
+                }
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.step(Input::Tick).await?
                 }
@@ -538,73 +600,53 @@ impl Node {
         }
     }
 
-    async fn leader_event(&mut self, event: PeerEvent) -> Result<Flow, ServerError> {
+    /// A learner's frame or broken link (its actions wait for the flush).
+    async fn leader_event(&mut self, event: PeerEvent) {
         match event {
             PeerEvent::Frame { sid, link, bytes } => {
                 if self.links.get(&sid).map(Link::id) != Some(link) {
-                    return Ok(Flow::Continue);
+                    return;
                 }
                 match PeerMsg::decode(&bytes) {
-                    Ok(PeerMsg::Zab(msg)) => self.step(Input::Recv { from: sid, msg }).await,
-                    Ok(msg) => {
-                        self.to_core(ToCore::FromLearner { sid, msg }).await;
-                        Ok(Flow::Continue)
-                    }
+                    Ok(PeerMsg::Zab(msg)) => self.feed(Input::Recv { from: sid, msg }),
+                    Ok(msg) => self.to_core(ToCore::FromLearner { sid, msg }).await,
                     Err(e) => {
                         warn!(learner = %sid, error = %e, "undecodable frame; dropping the learner");
                         self.links.remove(&sid);
-                        self.step(Input::PeerDown(sid)).await
+                        self.feed(Input::PeerDown(sid));
                     }
                 }
             }
             PeerEvent::Closed { sid, link } => {
                 if self.links.get(&sid).map(Link::id) == Some(link) {
                     self.links.remove(&sid);
-                    self.step(Input::PeerDown(sid)).await
-                } else {
-                    Ok(Flow::Continue)
+                    self.feed(Input::PeerDown(sid));
                 }
             }
         }
     }
 
-    async fn leader_core_msg(&mut self, msg: ToNode) -> Result<Flow, ServerError> {
+    /// A message from the core (its actions wait for the flush).
+    fn leader_core_msg(&mut self, msg: ToNode) {
         match msg {
             ToNode::Propose(batch) => {
                 for (header, txn) in batch {
-                    let bytes = encode_txn(&header, &txn);
-                    self.proposed.push_back((header, txn));
                     if !self.zab.can_propose() {
                         warn!(zxid = %header.zxid, "proposal while not an established leader: dropped");
-                        self.proposed.clear();
                         continue;
                     }
-                    if self.step(Input::Propose(bytes)).await? == Flow::Looking {
-                        return Ok(Flow::Looking);
-                    }
+                    let bytes = encode_txn(&header, &txn);
+                    self.proposed.push_back((header, txn));
+                    self.feed(Input::Propose(bytes));
                 }
-                Ok(Flow::Continue)
             }
-            ToNode::ToLearner { sid, msg } => {
-                self.send_to(sid, &msg);
-                self.drain_deferred().await
-            }
+            ToNode::ToLearner { sid, msg } => self.send_to(sid, &msg),
             ToNode::Snapshot {
                 zxid,
                 tree,
                 sessions,
-            } => {
-                self.take_snapshot(zxid, tree, sessions);
-                Ok(Flow::Continue)
-            }
-            ToNode::ToLeader(_) => Ok(Flow::Continue),
-        }
-    }
-
-    async fn drain_deferred(&mut self) -> Result<Flow, ServerError> {
-        match self.deferred.pop_front() {
-            Some(input) => self.step(input).await,
-            None => Ok(Flow::Continue),
+            } => self.take_snapshot(zxid, tree, sessions),
+            ToNode::ToLeader(_) => {}
         }
     }
 
@@ -662,38 +704,26 @@ impl Node {
                     self.on_persisted().await?
                 }
                 Some(_) = self.accepted.recv() => Flow::Continue,
-                Some(event) = self.events_rx.recv() => match event {
-                    PeerEvent::Frame { sid, link, bytes } if sid == leader && link == link_id => {
-                        match PeerMsg::decode(&bytes) {
-                            Ok(PeerMsg::Zab(msg)) => self.step(Input::Recv { from: sid, msg }).await?,
-                            Ok(PeerMsg::SyncDone { session, cxid, zxid }) => {
-                                self.to_core(ToCore::SyncDone { session, cxid, zxid }).await;
-                                Flow::Continue
-                            }
-                            Ok(_) => Flow::Continue,
-                            Err(e) => {
-                                warn!(%leader, error = %e, "undecodable frame from the leader");
-                                self.step(Input::PeerDown(leader)).await?
-                            }
+                Some(event) = self.events_rx.recv() => {
+                    self.learner_event(leader, link_id, event).await;
+                    for _ in 0..BURST_MAX {
+                        match self.events_rx.try_recv() {
+                            Ok(event) => self.learner_event(leader, link_id, event).await,
+                            Err(_) => break,
                         }
                     }
-                    PeerEvent::Closed { sid, link } if sid == leader && link == link_id => {
-                        self.links.remove(&leader);
-                        self.step(Input::PeerDown(leader)).await?
+                    self.flush().await?
+                }
+                Some(msg) = self.from_core.recv() => {
+                    self.learner_core_msg(leader, msg);
+                    for _ in 0..BURST_MAX {
+                        match self.from_core.try_recv() {
+                            Ok(msg) => self.learner_core_msg(leader, msg),
+                            Err(_) => break,
+                        }
                     }
-                    _ => Flow::Continue,
-                },
-                Some(msg) = self.from_core.recv() => match msg {
-                    ToNode::ToLeader(msg) => {
-                        self.send_to(leader, &msg);
-                        self.drain_deferred().await?
-                    }
-                    ToNode::Snapshot { zxid, tree, sessions } => {
-                        self.take_snapshot(zxid, tree, sessions);
-                        Flow::Continue
-                    }
-                    ToNode::Propose(_) | ToNode::ToLearner { .. } => Flow::Continue,
-                },
+                    self.flush().await?
+                }
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     self.step(Input::Tick).await?
                 }
@@ -701,6 +731,53 @@ impl Node {
             if flow == Flow::Looking {
                 return Ok(false);
             }
+        }
+    }
+
+    /// A frame or broken link on the link to `leader` (its actions wait for the flush).
+    async fn learner_event(&mut self, leader: Sid, link_id: u64, event: PeerEvent) {
+        match event {
+            PeerEvent::Frame { sid, link, bytes } if sid == leader && link == link_id => {
+                match PeerMsg::decode(&bytes) {
+                    Ok(PeerMsg::Zab(msg)) => self.feed(Input::Recv { from: sid, msg }),
+                    Ok(PeerMsg::SyncDone {
+                        session,
+                        cxid,
+                        zxid,
+                    }) => {
+                        self.to_core(ToCore::SyncDone {
+                            session,
+                            cxid,
+                            zxid,
+                        })
+                        .await
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(%leader, error = %e, "undecodable frame from the leader");
+                        self.links.remove(&leader);
+                        self.feed(Input::PeerDown(leader));
+                    }
+                }
+            }
+            PeerEvent::Closed { sid, link } if sid == leader && link == link_id => {
+                self.links.remove(&leader);
+                self.feed(Input::PeerDown(leader));
+            }
+            _ => {}
+        }
+    }
+
+    /// A message from the core while learning (its actions wait for the flush).
+    fn learner_core_msg(&mut self, leader: Sid, msg: ToNode) {
+        match msg {
+            ToNode::ToLeader(msg) => self.send_to(leader, &msg),
+            ToNode::Snapshot {
+                zxid,
+                tree,
+                sessions,
+            } => self.take_snapshot(zxid, tree, sessions),
+            ToNode::Propose(_) | ToNode::ToLearner { .. } => {}
         }
     }
 }
