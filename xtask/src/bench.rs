@@ -9,6 +9,15 @@
 //!   1/16/64, 100-byte values, closed loop), measures each server's RSS with N znodes loaded, and
 //!   rewrites the generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->`
 //!   and `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
+//! - `cargo xtask bench ensemble [--quick] [--only ours|apache] [--duration-s S] [--warmup-s W]
+//!   [--failover-runs N]`: a 3-server ensemble of ours, then one of Apache ZooKeeper 3.8
+//!   (`scripts/apache-zookeeper.sh start-ensemble`), each driven by the same `zk-bench` matrix
+//!   with the sessions spread over the servers (one `zk-bench` process per server), then
+//!   failover: kill -9 of the leader under one writing session, the time to the first write
+//!   that succeeds through a survivor and until a survivor answers `srvr` as leader (median of
+//!   the runs). Writes the markdown section `target/bench/ensemble.md` (between
+//!   `<!-- ensemble:begin -->` and `<!-- ensemble:end -->`, for docs/benchmarks.md) and the raw
+//!   lines to `target/bench/ensemble.jsonl`.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -36,6 +45,7 @@ const USAGE: &str = "\
 usage: cargo xtask bench                       criterion suites, then the server comparison
        cargo xtask bench criterion [ARGS]      cargo bench --workspace [ARGS]
        cargo xtask bench servers [OPTIONS]     our zk-server vs Apache ZooKeeper 3.8
+       cargo xtask bench ensemble [OPTIONS]    3-server ensembles: ours vs Apache ZooKeeper 3.8
 
 servers options:
   --duration-s S      measured seconds per cell (default 8; --quick: 2)
@@ -44,7 +54,14 @@ servers options:
   --only ours|apache  run one server only (the other's columns say \"not run\")
   --znodes N          znodes loaded for the memory row (default 100000)
   --pipeline K        requests in flight per session (default 1 = closed loop)
-  --no-docs           do not rewrite docs/benchmarks.md";
+  --no-docs           do not rewrite docs/benchmarks.md
+
+ensemble options (writes target/bench/ensemble.md and ensemble.jsonl):
+  --duration-s S      measured seconds per cell (default 8; --quick: 2)
+  --warmup-s W        warmup seconds per cell (default 2; --quick: 1)
+  --quick             short cells and 3 failover runs, for checking that the tool works
+  --only ours|apache  run one ensemble only
+  --failover-runs N   kill -9 of the leader N times (default 7; --quick: 3)";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
@@ -57,6 +74,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             let options = ServersOptions::parse(&args[1..])?;
             let command = format!("cargo xtask bench {}", args.join(" "));
             run_servers(&options, &command)
+        }
+        Some("ensemble") => {
+            let options = EnsembleOptions::parse(&args[1..])?;
+            let command = format!("cargo xtask bench {}", args.join(" "));
+            run_ensemble_bench(&options, &command)
         }
         Some("help" | "--help" | "-h") => {
             eprintln!("{USAGE}");
@@ -954,6 +976,776 @@ fn replace_section(old: &str, section: &str) -> String {
     }
 }
 
+// ---- `cargo xtask bench ensemble` ----------------------------------------------------------------
+
+/// First client port of our ensemble during the benchmark (+100/+200: quorum, election ports).
+const ENSEMBLE_OURS_BASE: u16 = 33181;
+/// First client port of Apache ZooKeeper's ensemble during the benchmark.
+const ENSEMBLE_APACHE_BASE: u16 = 34181;
+/// Servers per ensemble.
+const ENSEMBLE_SIZE: usize = 3;
+/// tickTime of both ensembles (ZooKeeper's sample configuration).
+const ENSEMBLE_TICK_MS: u32 = 2000;
+/// Markers around the generated section in `target/bench/ensemble.md`.
+const ENSEMBLE_BEGIN: &str = "<!-- ensemble:begin -->";
+const ENSEMBLE_END: &str = "<!-- ensemble:end -->";
+
+/// Options of `cargo xtask bench ensemble`.
+#[derive(Clone, Debug, PartialEq)]
+struct EnsembleOptions {
+    duration_s: f64,
+    warmup_s: f64,
+    quick: bool,
+    only: Option<Side>,
+    failover_runs: usize,
+}
+
+impl Default for EnsembleOptions {
+    fn default() -> Self {
+        EnsembleOptions {
+            duration_s: 8.0,
+            warmup_s: 2.0,
+            quick: false,
+            only: None,
+            failover_runs: 7,
+        }
+    }
+}
+
+impl EnsembleOptions {
+    fn parse(args: &[String]) -> Result<EnsembleOptions> {
+        let mut options = EnsembleOptions::default();
+        let (mut duration, mut warmup, mut runs) = (None, None, None);
+        let mut iter = args.iter();
+        while let Some(flag) = iter.next() {
+            let mut value = || {
+                iter.next()
+                    .map(String::as_str)
+                    .with_context(|| format!("{flag} needs a value"))
+            };
+            match flag.as_str() {
+                "--duration-s" => duration = Some(seconds(value()?, flag)?),
+                "--warmup-s" => warmup = Some(seconds(value()?, flag)?),
+                "--quick" => options.quick = true,
+                "--only" => {
+                    options.only = Some(match value()? {
+                        "ours" => Side::Ours,
+                        "apache" | "zookeeper" => Side::Apache,
+                        other => bail!("--only wants ours or apache, got {other:?}"),
+                    })
+                }
+                "--failover-runs" => {
+                    let text = value()?;
+                    runs = Some(text.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("--failover-runs wants a count >= 1, got {text:?}")
+                    })?);
+                }
+                other => {
+                    eprintln!("{USAGE}");
+                    bail!("unknown ensemble option {other:?}");
+                }
+            }
+        }
+        if options.quick {
+            options.duration_s = 2.0;
+            options.warmup_s = 1.0;
+            options.failover_runs = 3;
+        }
+        options.duration_s = duration.unwrap_or(options.duration_s);
+        options.warmup_s = warmup.unwrap_or(options.warmup_s);
+        options.failover_runs = runs.unwrap_or(options.failover_runs);
+        if options.duration_s <= 0.0 {
+            bail!("--duration-s must be positive");
+        }
+        Ok(options)
+    }
+
+    fn sides(&self) -> Vec<Side> {
+        match self.only {
+            Some(side) => vec![side],
+            None => vec![Side::Ours, Side::Apache],
+        }
+    }
+}
+
+/// One failover measurement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Failover {
+    /// From the kill to the first write sent after it that succeeded.
+    write_ms: f64,
+    /// From the kill to the first `srvr` of a survivor that says leader.
+    leader_ms: f64,
+}
+
+/// Everything measured on one ensemble.
+#[derive(Debug, Default)]
+struct EnsembleResults {
+    cells: Vec<(String, u32, Result<Cell, String>)>,
+    failovers: Vec<Failover>,
+    failover_error: Option<String>,
+    rss_kib: Option<u64>,
+    raw: Vec<String>,
+}
+
+impl EnsembleResults {
+    fn cell(&self, op: &str, sessions: u32) -> Option<&Result<Cell, String>> {
+        self.cells
+            .iter()
+            .find(|(o, s, _)| o == op && *s == sessions)
+            .map(|(_, _, cell)| cell)
+    }
+}
+
+/// Apache ZooKeeper's ensemble run by `scripts/apache-zookeeper.sh start-ensemble`.
+struct ApacheEnsemble {
+    dir: PathBuf,
+}
+
+impl Drop for ApacheEnsemble {
+    fn drop(&mut self) {
+        let _ = Command::new(workspace_root().join("scripts/apache-zookeeper.sh"))
+            .arg("stop-ensemble")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// A running three-server ensemble of either side.
+enum Cluster {
+    Ours(crate::cluster::Ensemble),
+    Apache(ApacheEnsemble),
+}
+
+impl Cluster {
+    fn start(side: Side, release: &Path, dir: &Path) -> Result<Cluster> {
+        match side {
+            Side::Ours => {
+                let spec = crate::cluster::EnsembleSpec {
+                    size: ENSEMBLE_SIZE,
+                    election_alg: 3,
+                    base_port: ENSEMBLE_OURS_BASE,
+                    dir: dir.to_path_buf(),
+                    tick_time_ms: ENSEMBLE_TICK_MS,
+                    // WARN, like the log4j configuration Apache ZooKeeper runs with here.
+                    log_filter: "warn".to_owned(),
+                };
+                let ensemble = crate::cluster::Ensemble::start(&spec, &release.join("zk-server"))?;
+                eprintln!("our ensemble: {}", spec.connect_string());
+                Ok(Cluster::Ours(ensemble))
+            }
+            Side::Apache => {
+                let script = workspace_root().join("scripts/apache-zookeeper.sh");
+                let _ = Command::new(&script).arg("stop-ensemble").arg(dir).status();
+                for k in 0..ENSEMBLE_SIZE as u16 {
+                    let port = ENSEMBLE_APACHE_BASE + k;
+                    if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok()
+                    {
+                        bail!("port {port} is already in use: stop whatever listens there");
+                    }
+                }
+                let guard = ApacheEnsemble {
+                    dir: dir.to_path_buf(),
+                };
+                exec(
+                    Command::new(&script)
+                        .arg("start-ensemble")
+                        .arg(ENSEMBLE_SIZE.to_string())
+                        .arg(ENSEMBLE_APACHE_BASE.to_string())
+                        .arg(dir)
+                        .arg(ENSEMBLE_TICK_MS.to_string()),
+                )
+                .context(
+                    "Apache ZooKeeper's ensemble did not start (is Debian's `zookeeper` \
+                     package installed?)",
+                )?;
+                Ok(Cluster::Apache(guard))
+            }
+        }
+    }
+
+    fn ports(&self) -> Vec<u16> {
+        match self {
+            Cluster::Ours(ensemble) => ensemble.ports(),
+            Cluster::Apache(_) => (0..ENSEMBLE_SIZE as u16)
+                .map(|k| ENSEMBLE_APACHE_BASE + k)
+                .collect(),
+        }
+    }
+
+    fn pid(&self, sid: usize) -> Option<u32> {
+        let dir = match self {
+            Cluster::Ours(ensemble) => ensemble.spec.dir.clone(),
+            Cluster::Apache(apache) => apache.dir.clone(),
+        };
+        std::fs::read_to_string(dir.join(format!("s{sid}/pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    fn kill(&mut self, sid: usize) {
+        match self {
+            Cluster::Ours(ensemble) => ensemble.kill(sid),
+            Cluster::Apache(apache) => {
+                if let Some(pid) = self_pid(&apache.dir, sid) {
+                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                    // Until the kernel has reaped the JVM's sockets.
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while Path::new(&format!("/proc/{pid}")).exists()
+                        && !is_zombie(pid)
+                        && Instant::now() < deadline
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    let _ = std::fs::remove_file(apache.dir.join(format!("s{sid}/pid")));
+                }
+            }
+        }
+    }
+
+    fn restart(&mut self, sid: usize) -> Result<()> {
+        match self {
+            Cluster::Ours(ensemble) => ensemble.start_server(sid),
+            Cluster::Apache(apache) => exec(
+                Command::new(workspace_root().join("scripts/apache-zookeeper.sh"))
+                    .arg("start-member")
+                    .arg(&apache.dir)
+                    .arg(sid.to_string()),
+            ),
+        }
+    }
+
+    /// Waits until one server leads and all serve; the leader's sid.
+    fn wait_ready(&mut self) -> Result<usize> {
+        match self {
+            Cluster::Ours(ensemble) => ensemble.wait_ready(crate::cluster::ELECTION_WAIT),
+            Cluster::Apache(_) => {
+                let deadline = Instant::now() + crate::cluster::ELECTION_WAIT;
+                loop {
+                    let view = crate::cluster::View::poll(&self.ports());
+                    if let Some(leader) = view.leader() {
+                        if view.serving().len() == ENSEMBLE_SIZE {
+                            return Ok(leader);
+                        }
+                    }
+                    if Instant::now() > deadline {
+                        bail!("Apache ZooKeeper's ensemble did not recover: {view:?}");
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            }
+        }
+    }
+
+    /// Client ports with the followers first, the leader last.
+    fn ports_followers_first(&mut self) -> Result<Vec<u16>> {
+        let leader = self.wait_ready()?;
+        let ports = self.ports();
+        let mut ordered: Vec<u16> = ports
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i + 1 != leader)
+            .map(|(_, &port)| port)
+            .collect();
+        ordered.push(ports[leader - 1]);
+        Ok(ordered)
+    }
+
+    fn rss_kib(&self) -> Option<u64> {
+        (1..=ENSEMBLE_SIZE)
+            .map(|sid| self.pid(sid).and_then(rss_kib))
+            .sum()
+    }
+}
+
+fn self_pid(dir: &Path, sid: usize) -> Option<u32> {
+    std::fs::read_to_string(dir.join(format!("s{sid}/pid")))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// How `sessions` are spread over `servers` servers: round robin from the first.
+fn spread(sessions: u32, servers: usize) -> Vec<u32> {
+    let servers = servers.max(1) as u32;
+    (0..servers)
+        .map(|k| sessions / servers + u32::from(k < sessions % servers))
+        .collect()
+}
+
+/// One cell: a `zk-bench` process per server with its share of the sessions, all at once;
+/// throughput is summed, latency percentiles are the worst process's.
+fn ensemble_cell(
+    generator: &Path,
+    ports: &[u16],
+    op: &str,
+    sessions: u32,
+    options: &EnsembleOptions,
+    raw: &mut Vec<String>,
+) -> Result<Cell, String> {
+    let mut children = Vec::new();
+    for (k, (&port, &share)) in ports
+        .iter()
+        .zip(spread(sessions, ports.len()).iter())
+        .enumerate()
+    {
+        if share == 0 {
+            continue;
+        }
+        let child = Command::new(generator)
+            .args([
+                "--server",
+                &format!("127.0.0.1:{port}"),
+                "--op",
+                op,
+                "--sessions",
+                &share.to_string(),
+                "--value-bytes",
+                &VALUE_BYTES.to_string(),
+                "--duration-s",
+                &options.duration_s.to_string(),
+                "--warmup-s",
+                &options.warmup_s.to_string(),
+                "--root",
+                &format!("/bench-{k}"),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|error| format!("could not start {}: {error}", generator.display()))?;
+        children.push((port, child));
+    }
+    let mut total = Cell::default();
+    let mut failure = None;
+    for (port, child) in children {
+        let outcome = child
+            .wait_with_output()
+            .map_err(|error| format!("zk-bench on port {port}: {error}"))
+            .and_then(|output| {
+                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+                for line in stdout.lines().filter(|line| !line.starts_with('{')) {
+                    eprintln!("  [{port}] {line}");
+                }
+                if !output.status.success() {
+                    return Err(format!(
+                        "zk-bench on port {port} failed with {}",
+                        output.status
+                    ));
+                }
+                stdout
+                    .lines()
+                    .find(|line| line.starts_with('{'))
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("zk-bench on port {port} printed no JSON line"))
+            });
+        match outcome {
+            Ok(line) => {
+                total.ops_per_s += json_number(&line, "ops_per_s").unwrap_or(0.0);
+                total.p50_us = total
+                    .p50_us
+                    .max(json_number(&line, "p50_us").unwrap_or(0.0));
+                total.p99_us = total
+                    .p99_us
+                    .max(json_number(&line, "p99_us").unwrap_or(0.0));
+                total.errors += json_number(&line, "errors").unwrap_or(0.0) as u64;
+                let fields = line.strip_prefix('{').unwrap_or(&line);
+                raw.push(format!("{{\"port\":{port},{fields}"));
+            }
+            Err(error) => failure = Some(error),
+        }
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(total),
+    }
+}
+
+/// Kills the leader while one session writes through a survivor; measures the time to the
+/// first write sent after the kill that succeeds and to the first survivor saying leader; then
+/// restarts the killed server and waits for the ensemble to be whole again.
+fn failover_once(cluster: &mut Cluster) -> Result<Failover> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::cluster::{srvr, JuteSession, Mode};
+
+    let leader = cluster.wait_ready()?;
+    let ports = cluster.ports();
+    let survivors: Vec<u16> = ports
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i + 1 != leader)
+        .map(|(_, &port)| port)
+        .collect();
+    {
+        let mut setup = JuteSession::connect(survivors[0], Duration::from_secs(10))
+            .context("session for the failover node")?;
+        match setup
+            .create("/failover", b"0")
+            .context("create /failover")?
+        {
+            Ok(()) | Err(-110) => {}
+            Err(code) => bail!("create /failover failed with error {code}"),
+        }
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = Arc::new(AtomicU64::new(0));
+    let killed_at: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let first_after: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+    let writer = {
+        let (stop, writes) = (stop.clone(), writes.clone());
+        let (killed_at, first_after) = (killed_at.clone(), first_after.clone());
+        let survivors = survivors.clone();
+        std::thread::spawn(move || {
+            let mut session: Option<JuteSession> = None;
+            let mut next = 0;
+            let mut n = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                if session.is_none() {
+                    let port = survivors[next % survivors.len()];
+                    next += 1;
+                    match JuteSession::connect(port, Duration::from_secs(5)) {
+                        Ok(s) => session = Some(s),
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(5));
+                            continue;
+                        }
+                    }
+                }
+                let Some(s) = session.as_mut() else { continue };
+                n += 1;
+                let sent = Instant::now();
+                match s.set_data("/failover", n.to_string().as_bytes()) {
+                    Ok(Ok(())) => {
+                        writes.fetch_add(1, Ordering::SeqCst);
+                        let killed = *killed_at.lock().unwrap_or_else(|e| e.into_inner());
+                        if killed.is_some_and(|killed| sent >= killed) {
+                            let mut first = first_after.lock().unwrap_or_else(|e| e.into_inner());
+                            first.get_or_insert_with(Instant::now);
+                        }
+                    }
+                    Ok(Err(_)) | Err(_) => {
+                        session = None;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            }
+        })
+    };
+
+    let outcome = (|| -> Result<Failover> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while writes.load(Ordering::SeqCst) < 20 {
+            if Instant::now() > deadline {
+                bail!("the failover writer made no progress before the kill");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        cluster.kill(leader);
+        let killed = Instant::now();
+        *killed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(killed);
+        let deadline = killed + crate::cluster::ELECTION_WAIT;
+        let mut leader_ms = None;
+        let mut write_ms = None;
+        while leader_ms.is_none() || write_ms.is_none() {
+            if leader_ms.is_none() && survivors.iter().any(|&port| srvr(port).0 == Mode::Leader) {
+                leader_ms = Some(killed.elapsed().as_secs_f64() * 1000.0);
+            }
+            if write_ms.is_none() {
+                if let Some(first) = *first_after.lock().unwrap_or_else(|e| e.into_inner()) {
+                    write_ms = Some((first - killed).as_secs_f64() * 1000.0);
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("no new leader or no successful write within the election wait");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(Failover {
+            write_ms: write_ms.unwrap_or_default(),
+            leader_ms: leader_ms.unwrap_or_default(),
+        })
+    })();
+    stop.store(true, Ordering::SeqCst);
+    let _ = writer.join();
+    cluster.restart(leader)?;
+    cluster.wait_ready()?;
+    outcome
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+fn bench_ensemble_side(
+    side: Side,
+    options: &EnsembleOptions,
+    release: &Path,
+    bench_dir: &Path,
+    generator: &Path,
+) -> Result<EnsembleResults> {
+    let mut results = EnsembleResults::default();
+    eprintln!(
+        "\n== {}: ensemble of {ENSEMBLE_SIZE}, load matrix",
+        side.title()
+    );
+    let mut cluster = Cluster::start(
+        side,
+        release,
+        &bench_dir.join(format!("ensemble-{}", side.name())),
+    )?;
+    let ports = cluster.ports_followers_first()?;
+    for op in OPS {
+        for sessions in SESSIONS {
+            let cell = ensemble_cell(generator, &ports, op, sessions, options, &mut results.raw);
+            if let Err(error) = &cell {
+                eprintln!("  {op} x{sessions} failed: {error}");
+            }
+            results.cells.push((op.to_owned(), sessions, cell));
+        }
+    }
+    results.rss_kib = cluster.rss_kib();
+
+    eprintln!(
+        "\n== {}: failover, {} runs",
+        side.title(),
+        options.failover_runs
+    );
+    for run in 1..=options.failover_runs {
+        match failover_once(&mut cluster) {
+            Ok(failover) => {
+                eprintln!(
+                    "  run {run}: first write after {:.0} ms, new leader after {:.0} ms",
+                    failover.write_ms, failover.leader_ms
+                );
+                results.raw.push(format!(
+                    "{{\"failover_run\":{run},\"write_ms\":{:.1},\"leader_ms\":{:.1}}}",
+                    failover.write_ms, failover.leader_ms
+                ));
+                results.failovers.push(failover);
+            }
+            Err(error) => {
+                eprintln!("  run {run} failed: {error:#}");
+                results.failover_error = Some(format!("{error:#}"));
+                break;
+            }
+        }
+    }
+    drop(cluster);
+    Ok(results)
+}
+
+fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
+    let started = Instant::now();
+    let sides = options.sides();
+    let release = target_dir().join("release");
+    let bench_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&bench_dir)?;
+    exec(cargo().args(["build", "--release", "-p", "zk-bench"]))?;
+    if sides.contains(&Side::Ours) {
+        exec(cargo().args(["build", "--release", "-p", "zk-server"])).map_err(|error| {
+            error.context(
+                "our zk-server does not build; to measure Apache ZooKeeper alone: \
+                 cargo xtask bench ensemble --only apache",
+            )
+        })?;
+    }
+    let generator = release.join("zk-bench");
+    let mut all = Vec::new();
+    let mut jsonl = String::new();
+    for &side in &sides {
+        let results = match bench_ensemble_side(side, options, &release, &bench_dir, &generator) {
+            Ok(results) => results,
+            Err(error) => {
+                eprintln!("{} ensemble benchmark failed: {error:#}", side.title());
+                EnsembleResults {
+                    failover_error: Some(format!("{error:#}")),
+                    ..EnsembleResults::default()
+                }
+            }
+        };
+        for line in &results.raw {
+            let fields = line.strip_prefix('{').unwrap_or(line);
+            let _ = writeln!(jsonl, "{{\"side\":\"{}\",{fields}", side.name());
+        }
+        all.push((side, results));
+    }
+    std::fs::write(bench_dir.join("ensemble.jsonl"), &jsonl)?;
+    let ours = all.iter().find(|(s, _)| *s == Side::Ours).map(|(_, r)| r);
+    let apache = all.iter().find(|(s, _)| *s == Side::Apache).map(|(_, r)| r);
+    let section = render_ensemble_section(options, command, ours, apache);
+    eprintln!("\n{section}");
+    let out = bench_dir.join("ensemble.md");
+    std::fs::write(&out, format!("{section}\n"))?;
+    eprintln!(
+        "wrote {} (paste it into docs/benchmarks.md); done in {:.0} s",
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let broken: Vec<&str> = all
+        .iter()
+        .filter(|(_, r)| r.cells.is_empty() || r.failover_error.is_some())
+        .map(|(side, _)| side.title())
+        .collect();
+    if !broken.is_empty() {
+        bail!(
+            "the ensemble benchmark did not complete for {}",
+            broken.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+fn render_ensemble_section(
+    options: &EnsembleOptions,
+    command: &str,
+    ours: Option<&EnsembleResults>,
+    apache: Option<&EnsembleResults>,
+) -> String {
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
+        .unwrap_or_else(|| "unknown date".to_owned());
+    let apache_version = command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"])
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut s = String::new();
+    let _ = writeln!(s, "{ENSEMBLE_BEGIN}");
+    let _ = writeln!(
+        s,
+        "<!-- generated by `cargo xtask bench ensemble`; edits between the markers are lost -->\n"
+    );
+    let _ = writeln!(s, "## Ensembles of three: ours vs Apache ZooKeeper\n");
+    if options.quick {
+        let _ = writeln!(
+            s,
+            "**Trial run (`--quick`): cells this short only show that the tool works; \
+             do not quote these figures.**\n"
+        );
+    }
+    let _ = writeln!(s, "- Date: {date}");
+    let _ = writeln!(s, "- Machine: {}", machine_description());
+    let _ = writeln!(s, "- Commit: {}", git_commit());
+    let _ = writeln!(s, "- Command: `{command}`");
+    let _ = writeln!(
+        s,
+        "- Ensembles: {ENSEMBLE_SIZE} servers on this one machine, 127.0.0.1; our `zk-server` \
+         (release build, client ports {ENSEMBLE_OURS_BASE}..) and Apache ZooKeeper \
+         {apache_version} (Debian package, `-Xmx1g` each, client ports {ENSEMBLE_APACHE_BASE}..); \
+         tickTime {ENSEMBLE_TICK_MS} ms, initLimit 10, syncLimit 5, FastLeaderElection; one \
+         ensemble at a time, fresh data directories"
+    );
+    let _ = writeln!(
+        s,
+        "- Load: `zk-bench`, closed loop, {VALUE_BYTES}-byte values, {} s warmup then {} s \
+         measured per cell; the sessions are spread over the servers, followers first (1 session: \
+         a follower; 16: 6/5/5 with the leader last), one `zk-bench` process per server; ops/s \
+         are summed, p50/p99 are the worst process's",
+        options.warmup_s, options.duration_s
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "| op | sessions | ops/s ours | ops/s ZooKeeper | ours / ZooKeeper | \
+         p50 / p99 ours (µs) | p50 / p99 ZooKeeper (µs) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for op in OPS {
+        for sessions in SESSIONS {
+            let ours_cell = ours.and_then(|r| r.cell(op, sessions));
+            let apache_cell = apache.and_then(|r| r.cell(op, sessions));
+            let rate = |cell: Option<&Result<Cell, String>>| match cell {
+                None => "not run".to_owned(),
+                Some(Err(_)) => "failed".to_owned(),
+                Some(Ok(cell)) if cell.errors > 0 => {
+                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
+                }
+                Some(Ok(cell)) => thousands(cell.ops_per_s),
+            };
+            let latency = |cell: Option<&Result<Cell, String>>| match cell {
+                Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
+                _ => "–".to_owned(),
+            };
+            let ratio = match (ours_cell, apache_cell) {
+                (Some(Ok(a)), Some(Ok(b))) if b.ops_per_s > 0.0 => {
+                    format!("{:.2}", a.ops_per_s / b.ops_per_s)
+                }
+                _ => "–".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "| {op} | {sessions} | {} | {} | {ratio} | {} | {} |",
+                rate(ours_cell),
+                rate(apache_cell),
+                latency(ours_cell),
+                latency(apache_cell),
+            );
+        }
+    }
+    let _ = writeln!(s);
+    let failover = |r: Option<&EnsembleResults>, pick: fn(&Failover) -> f64| match r {
+        None => "not run".to_owned(),
+        Some(r) if r.failovers.is_empty() => "failed".to_owned(),
+        Some(r) => {
+            let mut values: Vec<f64> = r.failovers.iter().map(pick).collect();
+            let runs: Vec<String> = values.iter().map(|v| format!("{v:.0}")).collect();
+            let median = median(&mut values).unwrap_or_default();
+            format!("**{median:.0} ms** ({})", runs.join(", "))
+        }
+    };
+    let _ = writeln!(
+        s,
+        "| failover: kill -9 of the leader under one writing session (median of {} runs; \
+         each run) | ours | ZooKeeper |",
+        options.failover_runs
+    );
+    let _ = writeln!(s, "|---|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| kill → first successful write sent after it, through a survivor | {} | {} |",
+        failover(ours, |f| f.write_ms),
+        failover(apache, |f| f.write_ms)
+    );
+    let _ = writeln!(
+        s,
+        "| kill → a survivor answers `srvr` as leader | {} | {} |",
+        failover(ours, |f| f.leader_ms),
+        failover(apache, |f| f.leader_ms)
+    );
+    let _ = writeln!(
+        s,
+        "| resident memory of the {ENSEMBLE_SIZE} servers after the matrix (VmRSS, summed) | {} | {} |",
+        mib(ours.and_then(|r| r.rss_kib)),
+        mib(apache.and_then(|r| r.rss_kib)),
+    );
+    let mut failures: Vec<String> = Vec::new();
+    for (side, r) in [(Side::Ours, ours), (Side::Apache, apache)] {
+        let Some(r) = r else { continue };
+        for (op, sessions, cell) in &r.cells {
+            if let Err(error) = cell {
+                failures.push(format!("- {} {op} x{sessions}: {error}", side.title()));
+            }
+        }
+        if let Some(error) = &r.failover_error {
+            failures.push(format!("- {}: {error}", side.title()));
+        }
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(s, "\nFailures:\n\n{}", failures.join("\n"));
+    }
+    let _ = write!(s, "{ENSEMBLE_END}");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -984,6 +1776,62 @@ mod tests {
         assert!(ServersOptions::parse(&strings("--only both")).is_err());
         assert!(ServersOptions::parse(&strings("--duration-s 0")).is_err());
         assert!(ServersOptions::parse(&strings("--bogus")).is_err());
+    }
+
+    #[test]
+    fn ensemble_options_and_spread() {
+        let defaults = EnsembleOptions::parse(&[]).unwrap();
+        assert_eq!(defaults, EnsembleOptions::default());
+        let quick = EnsembleOptions::parse(&strings("--quick --only ours")).unwrap();
+        assert_eq!((quick.duration_s, quick.failover_runs), (2.0, 3));
+        assert_eq!(quick.sides(), vec![Side::Ours]);
+        let runs = EnsembleOptions::parse(&strings("--quick --failover-runs 5")).unwrap();
+        assert_eq!(runs.failover_runs, 5);
+        assert!(EnsembleOptions::parse(&strings("--failover-runs 0")).is_err());
+        assert!(EnsembleOptions::parse(&strings("--bogus")).is_err());
+        assert_eq!(spread(1, 3), vec![1, 0, 0]);
+        assert_eq!(spread(16, 3), vec![6, 5, 5]);
+        assert_eq!(spread(64, 3), vec![22, 21, 21]);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+    }
+
+    #[test]
+    fn the_ensemble_section_has_both_tables() {
+        let ours = EnsembleResults {
+            cells: vec![(
+                "get".to_owned(),
+                1,
+                Ok(Cell {
+                    ops_per_s: 1000.0,
+                    p50_us: 50.0,
+                    p99_us: 200.0,
+                    errors: 0,
+                }),
+            )],
+            failovers: vec![
+                Failover {
+                    write_ms: 300.0,
+                    leader_ms: 250.0,
+                },
+                Failover {
+                    write_ms: 100.0,
+                    leader_ms: 90.0,
+                },
+                Failover {
+                    write_ms: 200.0,
+                    leader_ms: 150.0,
+                },
+            ],
+            ..EnsembleResults::default()
+        };
+        let section =
+            render_ensemble_section(&EnsembleOptions::default(), "cmd", Some(&ours), None);
+        assert!(section.starts_with(ENSEMBLE_BEGIN) && section.ends_with(ENSEMBLE_END));
+        assert!(section.contains("| get | 1 | 1,000 | not run | – | 50.0 / 200 | – |"));
+        assert!(section.contains("**200 ms** (300, 100, 200)"), "{section}");
+        assert!(section.contains("**150 ms** (250, 90, 150)"), "{section}");
     }
 
     #[test]

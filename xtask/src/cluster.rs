@@ -587,6 +587,122 @@ fn stop_leftover(dir: &Path) {
     let _ = std::fs::remove_file(dir.join("pid"));
 }
 
+// ---- a minimal jute client (for the failover benchmark) -------------------------------------------
+
+/// One ZooKeeper session spoken in raw jute: just enough for timed writes (xtask links no
+/// workspace crate). Every read is bounded by the timeout given at connect.
+pub(crate) struct JuteSession {
+    stream: TcpStream,
+    next_xid: i32,
+}
+
+/// The result of a write: acknowledged, or refused with ZooKeeper's error code.
+pub(crate) type WriteOutcome = std::result::Result<(), i32>;
+
+fn put_i32(out: &mut Vec<u8>, value: i32) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_i32(out, bytes.len() as i32);
+    out.extend_from_slice(bytes);
+}
+
+impl JuteSession {
+    /// Opens a session on 127.0.0.1:`port` (30 s session timeout).
+    pub(crate) fn connect(port: u16, timeout: Duration) -> std::io::Result<JuteSession> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_nodelay(true)?;
+        let mut session = JuteSession {
+            stream,
+            next_xid: 1,
+        };
+        let mut connect = Vec::new();
+        put_i32(&mut connect, 0); // protocolVersion
+        connect.extend_from_slice(&0i64.to_be_bytes()); // lastZxidSeen
+        put_i32(&mut connect, 30_000); // timeOut
+        connect.extend_from_slice(&0i64.to_be_bytes()); // sessionId
+        put_bytes(&mut connect, &[0; 16]); // passwd
+        connect.push(0); // readOnly
+        session.send(&connect)?;
+        let answer = session.receive()?;
+        let timeout_ms = answer
+            .get(4..8)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0);
+        if timeout_ms <= 0 {
+            return Err(std::io::Error::other("session refused"));
+        }
+        Ok(session)
+    }
+
+    fn send(&mut self, payload: &[u8]) -> std::io::Result<()> {
+        let mut frame = Vec::with_capacity(payload.len() + 4);
+        put_i32(&mut frame, payload.len() as i32);
+        frame.extend_from_slice(payload);
+        self.stream.write_all(&frame)
+    }
+
+    fn receive(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut length = [0u8; 4];
+        self.stream.read_exact(&mut length)?;
+        let length = i32::from_be_bytes(length);
+        if !(0..=(16 << 20)).contains(&length) {
+            return Err(std::io::Error::other(format!("bad frame length {length}")));
+        }
+        let mut payload = vec![0; length as usize];
+        self.stream.read_exact(&mut payload)?;
+        Ok(payload)
+    }
+
+    /// Sends one request (`op` and its body) and waits for its reply header's error code.
+    fn call(&mut self, op: i32, body: &[u8]) -> std::io::Result<WriteOutcome> {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        let mut payload = Vec::with_capacity(body.len() + 8);
+        put_i32(&mut payload, xid);
+        put_i32(&mut payload, op);
+        payload.extend_from_slice(body);
+        self.send(&payload)?;
+        loop {
+            let reply = self.receive()?;
+            if reply.len() < 16 {
+                return Err(std::io::Error::other("short reply"));
+            }
+            let reply_xid = i32::from_be_bytes([reply[0], reply[1], reply[2], reply[3]]);
+            if reply_xid != xid {
+                continue; // a notification or a ping reply
+            }
+            let err = i32::from_be_bytes([reply[12], reply[13], reply[14], reply[15]]);
+            return Ok(if err == 0 { Ok(()) } else { Err(err) });
+        }
+    }
+
+    /// `create` of a persistent node with the open ACL.
+    pub(crate) fn create(&mut self, path: &str, data: &[u8]) -> std::io::Result<WriteOutcome> {
+        let mut body = Vec::new();
+        put_bytes(&mut body, path.as_bytes());
+        put_bytes(&mut body, data);
+        put_i32(&mut body, 1); // one ACL: world:anyone, all permissions
+        put_i32(&mut body, 31);
+        put_bytes(&mut body, b"world");
+        put_bytes(&mut body, b"anyone");
+        put_i32(&mut body, 0); // persistent
+        self.call(1, &body)
+    }
+
+    /// `setData` with any version.
+    pub(crate) fn set_data(&mut self, path: &str, data: &[u8]) -> std::io::Result<WriteOutcome> {
+        let mut body = Vec::new();
+        put_bytes(&mut body, path.as_bytes());
+        put_bytes(&mut body, data);
+        put_i32(&mut body, -1);
+        self.call(5, &body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
