@@ -304,6 +304,8 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
         values.push(("current_epoch", load(&cluster.epoch)));
         values.push(("leader_sid", load(&cluster.leader)));
         values.push(("election_count", load(&cluster.elections)));
+        values.push(("last_election_time_ms", load(&cluster.last_election_time_ms)));
+        values.push(("election_messages_sent", load(&cluster.election_messages_sent)));
         if cluster.mode() == "leader" {
             values.push(("learners", load(&cluster.learners)));
             values.push(("followers", load(&cluster.learners)));

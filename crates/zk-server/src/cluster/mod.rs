@@ -216,6 +216,10 @@ pub struct ClusterStats {
     pub trunc_count: AtomicU64,
     /// Elections this server took part in.
     pub elections: AtomicU64,
+    /// Election messages (datagrams or frames) this server sent, over its lifetime.
+    pub election_messages_sent: AtomicU64,
+    /// How long the last election took, from LOOKING to the decision, in milliseconds.
+    pub last_election_time_ms: AtomicU64,
     /// Proposals this server made as leader.
     pub proposals: AtomicU64,
 }

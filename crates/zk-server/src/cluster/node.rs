@@ -286,11 +286,18 @@ impl Node {
             while self.from_core.try_recv().is_ok() {}
             let (last_zxid, epoch) = (self.zab.last_logged_zxid(), self.zab.current_epoch());
             info!(%last_zxid, %epoch, "LOOKING");
+            let looking_since = Instant::now();
             let outcome = tokio::select! {
                 outcome = runner.elect(last_zxid, epoch) => outcome,
                 _ = shutdown.changed() => return Ok(()),
             };
             self.stats.elections.fetch_add(1, Relaxed);
+            self.stats
+                .last_election_time_ms
+                .store(looking_since.elapsed().as_millis() as u64, Relaxed);
+            self.stats
+                .election_messages_sent
+                .store(runner.messages_sent(), Relaxed);
             let leader = outcome.vote.leader;
             info!(state = ?outcome.state, %leader, "election decided");
             self.stats.leader.store(leader.0, Relaxed);
