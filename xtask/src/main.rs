@@ -14,6 +14,7 @@ mod bench;
 mod ci;
 mod cluster;
 mod conformance;
+mod elections;
 mod loom;
 mod sim;
 mod tidy;
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
         "bench" => bench::run(rest),
         "conformance" => conformance::run(rest),
         "cluster" => cluster::run(rest),
+        "elections" => elections::run(rest),
         "tidy" => tidy::run(rest),
         "help" | "--help" | "-h" => {
             print_usage();
@@ -58,6 +60,7 @@ fn print_usage() {
            conformance [...]      kazoo, zookeeper-client and C-client suites against servers\n  \
            cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]\n  \
                                   a local ensemble of zk-server processes (Ctrl-C stops it)\n  \
+           elections [--quick]    election time and messages per algorithm, real processes\n  \
            tidy                   repository conventions"
     );
 }
