@@ -1,7 +1,1329 @@
 //! `cargo xtask elections`: election time and messages per algorithm with real processes.
+//!
+//! `cargo xtask elections [--quick] [--sizes 3,5,7,9] [--algs 1,2,3] [--runs N]` builds
+//! `zk-server` in release and, for every election algorithm (1 = LeaderElection over UDP, 2 =
+//! AuthFastLeaderElection over UDP with an `authFleSecret`, 3 = FastLeaderElection over TCP) and
+//! every ensemble size, runs fresh ensembles on 127.0.0.1 with ZooKeeper's default timing
+//! (tickTime=2000, initLimit=10, syncLimit=5), each server with its own fresh dataDir under
+//! `target/elections/`. Every run measures two phases:
+//!
+//! 1. Cold start: every server is started at once; the time from the start until every server
+//!    answers `srvr` with a Mode, and the election messages the servers sent (the sum of `mntr`'s
+//!    `zk_election_messages_sent`).
+//! 2. Leader crash: `kill -9` of the leader; the time from the kill until a survivor answers
+//!    `srvr` as leader, until every survivor serves again, and until a write (`setData` through a
+//!    fresh session, raw jute) succeeds through a survivor; and the election messages the
+//!    survivors sent (the difference of their `mntr` counters before and after).
+//!
+//! Every server is polled with `srvr` by its own thread about every 10 ms; a server's time is the
+//! first answer of its current streak of serving answers, so a server that serves, falls back to
+//! LOOKING and serves again counts from the second time. A phase that does not converge within
+//! 60 s is a failure: the table counts it and the section ends with the last lines of every
+//! server's log.
+//!
+//! The runs are interleaved (run 1 of every algorithm and size, then run 2, ...), so a burst of
+//! load from elsewhere on the machine does not land on a single algorithm. Every run takes a fresh
+//! block of ports (client `P + k - 1`, quorum `P + 100 + k - 1`, election `P + 200 + k - 1` for
+//! server k, P in 21000..31800, below the kernel's ephemeral range).
+//!
+//! The section goes to `target/bench/elections.md` (between `<!-- elections:begin -->` and
+//! `<!-- elections:end -->`, for docs/benchmarks.md) and to stdout.
+//!
+//! No orphans: dropping a run's [`Ensemble`] kills its servers, Ctrl-C reaches them too (same
+//! process group), and a watchdog in its own session kills every server whose pid file is left
+//! once this process is gone, however it died.
 
-use anyhow::{bail, Result};
+use std::fmt::Write as _;
+use std::net::{TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-pub(crate) fn run(_args: &[String]) -> Result<()> {
-    bail!("cargo xtask elections: being written (see docs/benchmarks.md for the simulator's figures)")
+use anyhow::{bail, Context, Result};
+
+use crate::cluster::{four_letter, srvr, target_dir, JuteSession, Mode};
+use crate::util::{cargo, run as exec, workspace_root};
+
+const USAGE: &str = "\
+usage: cargo xtask elections [--quick] [--sizes 3,5,7,9] [--algs 1,2,3] [--runs N]
+
+For each election algorithm (1 LeaderElection/UDP, 2 AuthFastLeaderElection/UDP with a secret,
+3 FastLeaderElection/TCP) and ensemble size, starts real zk-server processes (release build) on
+127.0.0.1 with tickTime=2000, initLimit=10, syncLimit=5 and measures the cold-start election and
+the election after kill -9 of the leader (time, messages, first write). Median (min-max) of the
+runs; writes target/bench/elections.md and prints it.
+
+  --quick        sizes 3,5 and 3 runs (unless --sizes/--runs say otherwise)
+  --sizes LIST   ensemble sizes (default 3,5,7,9)
+  --algs LIST    electionAlg values (default 1,2,3)
+  --runs N       runs per algorithm and size (default 5; --quick: 3)";
+
+/// How long a phase may take before it counts as a failure.
+const CONVERGE_WAIT: Duration = Duration::from_secs(60);
+/// Pause between two `srvr` polls of one server.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+/// The first port of the first block; blocks are `PORT_BLOCK` wide.
+const FIRST_PORT: u16 = 21_000;
+const PORT_BLOCK: u16 = 300;
+/// Blocks in 21000..31800 (below the ephemeral range 32768..).
+const PORT_BLOCKS: u16 = 36;
+/// The secret of AuthFastLeaderElection (at least 16 characters).
+const AUTH_SECRET: &str = "xtask-elections-secret-0123456789";
+/// Lines of each server's log quoted for a failed run.
+const LOG_TAIL_LINES: usize = 12;
+/// Markers around the generated section.
+const BEGIN_MARKER: &str = "<!-- elections:begin -->";
+const END_MARKER: &str = "<!-- elections:end -->";
+
+// ---- options -----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+struct Options {
+    sizes: Vec<usize>,
+    algs: Vec<u8>,
+    runs: usize,
+    quick: bool,
+}
+
+fn parse_list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>> {
+    let items: Vec<T> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|_| anyhow::anyhow!("{flag} wants a comma-separated list of numbers, got {value:?}"))
+        })
+        .collect::<Result<_>>()?;
+    if items.is_empty() {
+        bail!("{flag} needs at least one value");
+    }
+    Ok(items)
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut quick = false;
+    let mut sizes: Option<Vec<usize>> = None;
+    let mut algs: Vec<u8> = vec![1, 2, 3];
+    let mut runs: Option<usize> = None;
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        match flag.as_str() {
+            "-h" | "--help" | "help" => {
+                eprintln!("{USAGE}");
+                bail!("usage shown");
+            }
+            "--quick" => {
+                quick = true;
+                continue;
+            }
+            _ => {}
+        }
+        let value = iter
+            .next()
+            .with_context(|| format!("{flag} needs a value\n\n{USAGE}"))?;
+        match flag.as_str() {
+            "--sizes" => {
+                let list: Vec<usize> = parse_list(flag, value)?;
+                if list.iter().any(|size| !(1..=50).contains(size)) {
+                    bail!("--sizes: every size must be in 1..=50");
+                }
+                sizes = Some(list);
+            }
+            "--algs" => {
+                let list: Vec<u8> = parse_list(flag, value)?;
+                if list.iter().any(|alg| !(1..=3).contains(alg)) {
+                    bail!("--algs takes 1, 2 and 3 (electionAlg values)");
+                }
+                algs = list;
+            }
+            "--runs" => {
+                let n: usize = value
+                    .parse()
+                    .with_context(|| format!("--runs wants a number, got {value:?}"))?;
+                if !(1..=100).contains(&n) {
+                    bail!("--runs must be in 1..=100");
+                }
+                runs = Some(n);
+            }
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    let sizes = sizes.unwrap_or_else(|| if quick { vec![3, 5] } else { vec![3, 5, 7, 9] });
+    let runs = runs.unwrap_or(if quick { 3 } else { 5 });
+    Ok(Options {
+        sizes,
+        algs,
+        runs,
+        quick,
+    })
+}
+
+fn alg_name(alg: u8) -> &'static str {
+    match alg {
+        1 => "1 LeaderElection (UDP)",
+        2 => "2 AuthFastLeaderElection (UDP, secret)",
+        _ => "3 FastLeaderElection (TCP)",
+    }
+}
+
+// ---- layout and configuration ------------------------------------------------------------------
+
+/// Ports and directories of one run's ensemble.
+#[derive(Clone, Debug, PartialEq)]
+struct Layout {
+    size: usize,
+    election_alg: u8,
+    base_port: u16,
+    dir: PathBuf,
+}
+
+impl Layout {
+    fn client_port(&self, sid: usize) -> u16 {
+        self.base_port + sid as u16 - 1
+    }
+
+    fn quorum_port(&self, sid: usize) -> u16 {
+        self.base_port + 100 + sid as u16 - 1
+    }
+
+    fn election_port(&self, sid: usize) -> u16 {
+        self.base_port + 200 + sid as u16 - 1
+    }
+
+    fn server_dir(&self, sid: usize) -> PathBuf {
+        self.dir.join(format!("s{sid}"))
+    }
+
+    /// The zoo.cfg of server `sid`: ZooKeeper's default timing, every four-letter word.
+    fn zoo_cfg(&self, sid: usize) -> String {
+        let data = self.server_dir(sid).join("data");
+        let mut cfg = format!(
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+             clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
+             electionAlg={}\n",
+            data.display(),
+            self.client_port(sid),
+            self.election_alg
+        );
+        if self.election_alg == 2 {
+            let _ = writeln!(cfg, "authFleSecret={AUTH_SECRET}");
+        }
+        for k in 1..=self.size {
+            let _ = writeln!(
+                cfg,
+                "server.{k}=127.0.0.1:{}:{};{}",
+                self.quorum_port(k),
+                self.election_port(k),
+                self.client_port(k)
+            );
+        }
+        cfg
+    }
+
+    /// Whether every port of the layout can be bound now (TCP, and UDP for the election ports).
+    fn ports_free(&self) -> bool {
+        (1..=self.size).all(|sid| {
+            let tcp = [
+                self.client_port(sid),
+                self.quorum_port(sid),
+                self.election_port(sid),
+            ];
+            tcp.iter()
+                .all(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+                && [self.quorum_port(sid), self.election_port(sid)]
+                    .iter()
+                    .all(|&port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
+        })
+    }
+}
+
+/// Hands out port blocks in turn, skipping blocks with a port in use.
+struct PortBlocks {
+    next: u16,
+}
+
+impl PortBlocks {
+    fn take(&mut self, size: usize, election_alg: u8, dir: PathBuf) -> Result<Layout> {
+        for _ in 0..PORT_BLOCKS {
+            let base_port = FIRST_PORT + (self.next % PORT_BLOCKS) * PORT_BLOCK;
+            self.next = self.next.wrapping_add(1);
+            let layout = Layout {
+                size,
+                election_alg,
+                base_port,
+                dir: dir.clone(),
+            };
+            if layout.ports_free() {
+                return Ok(layout);
+            }
+        }
+        bail!("no free block of ports in {FIRST_PORT}..{}", FIRST_PORT + PORT_BLOCKS * PORT_BLOCK)
+    }
+}
+
+// ---- the processes -----------------------------------------------------------------------------
+
+/// One run's servers; every process is killed on drop.
+struct Ensemble {
+    layout: Layout,
+    children: Vec<Option<Child>>,
+}
+
+impl Ensemble {
+    /// Writes fresh directories (zoo.cfg, data/myid) without starting anything.
+    fn prepare(layout: Layout) -> Result<Ensemble> {
+        if layout.dir.exists() {
+            std::fs::remove_dir_all(&layout.dir)
+                .with_context(|| format!("clear {}", layout.dir.display()))?;
+        }
+        for sid in 1..=layout.size {
+            let dir = layout.server_dir(sid);
+            std::fs::create_dir_all(dir.join("data"))
+                .with_context(|| format!("create {}", dir.display()))?;
+            std::fs::write(dir.join("data/myid"), format!("{sid}\n"))?;
+            std::fs::write(dir.join("zoo.cfg"), layout.zoo_cfg(sid))?;
+        }
+        let children = (0..layout.size).map(|_| None).collect();
+        Ok(Ensemble { layout, children })
+    }
+
+    fn start_server(&mut self, binary: &Path, sid: usize) -> Result<()> {
+        let dir = self.layout.server_dir(sid);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .context("open server.log")?;
+        let child = Command::new(binary)
+            .arg(dir.join("zoo.cfg"))
+            .current_dir(&dir)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("start {}", binary.display()))?;
+        std::fs::write(dir.join("pid"), child.id().to_string())?;
+        self.children[sid - 1] = Some(child);
+        Ok(())
+    }
+
+    /// `kill -9` of server `sid` (then reaps it).
+    fn kill(&mut self, sid: usize) {
+        if let Some(mut child) = self.children[sid - 1].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.layout.server_dir(sid).join("pid"));
+    }
+
+    /// A server whose process ended by itself, with its exit status.
+    fn exited(&mut self) -> Option<(usize, String)> {
+        for (i, slot) in self.children.iter_mut().enumerate() {
+            if let Some(child) = slot {
+                if let Ok(Some(status)) = child.try_wait() {
+                    *slot = None;
+                    return Some((i + 1, status.to_string()));
+                }
+            }
+        }
+        None
+    }
+
+    fn log_tail(&self, sid: usize, lines: usize) -> String {
+        let path = self.layout.server_dir(sid).join("server.log");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// The last lines of every server's log, for a failure report.
+    fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for sid in 1..=self.layout.size {
+            let _ = writeln!(
+                out,
+                "--- server {sid} ({}/server.log):\n{}",
+                self.layout.server_dir(sid).display(),
+                self.log_tail(sid, LOG_TAIL_LINES)
+            );
+        }
+        out
+    }
+}
+
+impl Drop for Ensemble {
+    fn drop(&mut self) {
+        for sid in 1..=self.layout.size {
+            self.kill(sid);
+        }
+    }
+}
+
+/// A process in its own session that kills the servers left under `root` (found by their pid
+/// files, checking the command line) once this process is gone; killed on drop.
+struct Watchdog {
+    child: Option<Child>,
+}
+
+impl Watchdog {
+    fn spawn(root: &Path) -> Result<Watchdog> {
+        let script = format!(
+            "while kill -0 {parent} 2>/dev/null; do sleep 1; done; sleep 2; \
+             for f in '{dir}'/*/s*/pid; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
+             if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q zk-server; then \
+             kill -9 $p; fi; rm -f \"$f\"; done",
+            parent = std::process::id(),
+            dir = root.display()
+        );
+        let child = Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start the watchdog (setsid sh)")?;
+        Ok(Watchdog { child: Some(child) })
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Kills zk-server processes an interrupted earlier run left under `root` (by their pid files).
+fn stop_leftovers(root: &Path) {
+    let Ok(runs) = std::fs::read_dir(root) else {
+        return;
+    };
+    for run in runs.flatten() {
+        let Ok(servers) = std::fs::read_dir(run.path()) else {
+            continue;
+        };
+        for server in servers.flatten() {
+            let pid_file = server.path().join("pid");
+            let Ok(pid) = std::fs::read_to_string(&pid_file) else {
+                continue;
+            };
+            let pid = pid.trim();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("zk-server") {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+            let _ = std::fs::remove_file(pid_file);
+        }
+    }
+}
+
+// ---- observing the servers ---------------------------------------------------------------------
+
+/// The modes one server answered, each with the moment it was first seen (changes only).
+type History = Vec<(Instant, Mode)>;
+
+/// One thread per server polling `srvr` about every 10 ms; stopped and joined on drop.
+struct Pollers {
+    stop: Arc<AtomicBool>,
+    /// Per server (index sid - 1): whether its thread still polls.
+    active: Vec<Arc<AtomicBool>>,
+    histories: Vec<Arc<Mutex<History>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Pollers {
+    fn start(ports: &[u16]) -> Pollers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut pollers = Pollers {
+            stop: stop.clone(),
+            active: Vec::new(),
+            histories: Vec::new(),
+            threads: Vec::new(),
+        };
+        for &port in ports {
+            let active = Arc::new(AtomicBool::new(true));
+            let history: Arc<Mutex<History>> = Arc::new(Mutex::new(Vec::new()));
+            let thread = {
+                let (stop, active, history) = (stop.clone(), active.clone(), history.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        if active.load(Ordering::SeqCst) {
+                            let (mode, _) = srvr(port);
+                            let seen = Instant::now();
+                            let mut history = history.lock().unwrap_or_else(|e| e.into_inner());
+                            if history.last().map(|(_, last)| *last) != Some(mode) {
+                                history.push((seen, mode));
+                            }
+                        }
+                        std::thread::sleep(POLL_EVERY);
+                    }
+                })
+            };
+            pollers.active.push(active);
+            pollers.histories.push(history);
+            pollers.threads.push(thread);
+        }
+        pollers
+    }
+
+    /// Stops polling server `sid` (it was killed).
+    fn retire(&self, sid: usize) {
+        self.active[sid - 1].store(false, Ordering::SeqCst);
+    }
+
+    fn history(&self, sid: usize) -> History {
+        self.histories[sid - 1]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for Pollers {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The mode a history ends with.
+fn current_mode(history: &History) -> Mode {
+    history.last().map_or(Mode::Down, |(_, mode)| *mode)
+}
+
+/// When the server's current streak of serving answers began, if it serves now and the streak
+/// began after `after`.
+fn serving_since(history: &History, after: Instant) -> Option<Instant> {
+    let mut since = None;
+    for (seen, mode) in history.iter().rev() {
+        if !mode.serving() {
+            break;
+        }
+        since = Some(*seen);
+    }
+    since.filter(|since| *since > after)
+}
+
+/// The first answer `leader` seen after `after`.
+fn first_leader_after(history: &History, after: Instant) -> Option<Instant> {
+    history
+        .iter()
+        .find(|(seen, mode)| *mode == Mode::Leader && *seen > after)
+        .map(|(seen, _)| *seen)
+}
+
+/// The numbers of a `mntr` answer by key (`zk_` prefix included).
+fn mntr_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once('\t')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// `mntr` of the server on `port`, retried while it does not answer (up to 10 s).
+fn mntr(port: u16) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(text) = four_letter(port, "mntr") {
+            if text.contains("zk_election_messages_sent") {
+                return Ok(text);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("mntr on port {port} gave no election counters within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `(zk_election_messages_sent, zk_election_count)` of the server on `port`.
+fn election_counters(port: u16) -> Result<(u64, u64)> {
+    let text = mntr(port)?;
+    let sent = mntr_value(&text, "zk_election_messages_sent").unwrap_or(0);
+    let count = mntr_value(&text, "zk_election_count").unwrap_or(0);
+    Ok((sent, count))
+}
+
+// ---- one run -----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+struct ColdStart {
+    all_serving_ms: f64,
+    messages: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Failover {
+    leader_ms: f64,
+    all_serving_ms: f64,
+    write_ms: f64,
+    messages: u64,
+}
+
+/// What one run measured; a failed phase holds its reason (with the log tails).
+#[derive(Clone, Debug)]
+struct RunResult {
+    alg: u8,
+    size: usize,
+    run: usize,
+    cold: std::result::Result<ColdStart, String>,
+    failover: std::result::Result<Failover, String>,
+}
+
+fn ms_between(from: Instant, to: Instant) -> f64 {
+    to.saturating_duration_since(from).as_secs_f64() * 1000.0
+}
+
+fn run_once(binary: &Path, layout: Layout, alg: u8, run: usize) -> RunResult {
+    let (size, dir) = (layout.size, layout.dir.clone());
+    let mut result = RunResult {
+        alg,
+        size,
+        run,
+        cold: Err("not run".to_owned()),
+        failover: Err("not run (cold start failed)".to_owned()),
+    };
+    let mut ensemble = match Ensemble::prepare(layout) {
+        Ok(ensemble) => ensemble,
+        Err(error) => {
+            result.cold = Err(format!("could not prepare {}: {error:#}", dir.display()));
+            return result;
+        }
+    };
+    let ports: Vec<u16> = (1..=size).map(|sid| ensemble.layout.client_port(sid)).collect();
+    let pollers = Pollers::start(&ports);
+    let leader = match cold_start(binary, &mut ensemble, &pollers, &ports) {
+        Ok((cold, leader)) => {
+            result.cold = Ok(cold);
+            leader
+        }
+        Err(error) => {
+            result.cold = Err(format!("{error:#}\n{}", ensemble.log_tails()));
+            return result;
+        }
+    };
+    result.failover = failover(&mut ensemble, &pollers, &ports, leader)
+        .map_err(|error| format!("{error:#}\n{}", ensemble.log_tails()));
+    drop(pollers);
+    drop(ensemble);
+    result
+}
+
+/// Starts every server; waits until one leads and all serve. The figures and the leader's sid.
+fn cold_start(
+    binary: &Path,
+    ensemble: &mut Ensemble,
+    pollers: &Pollers,
+    ports: &[u16],
+) -> Result<(ColdStart, usize)> {
+    let size = ports.len();
+    let started = Instant::now();
+    for sid in 1..=size {
+        ensemble.start_server(binary, sid)?;
+    }
+    let deadline = started + CONVERGE_WAIT;
+    let (all_serving, leader) = loop {
+        if let Some((sid, status)) = ensemble.exited() {
+            bail!("server {sid} exited during the cold start with {status}");
+        }
+        let histories: Vec<History> = (1..=size).map(|sid| pollers.history(sid)).collect();
+        let leaders: Vec<usize> = (1..=size)
+            .filter(|sid| current_mode(&histories[sid - 1]) == Mode::Leader)
+            .collect();
+        let since: Option<Vec<Instant>> = histories
+            .iter()
+            .map(|history| serving_since(history, started))
+            .collect();
+        if let (Some(since), [leader]) = (since, leaders.as_slice()) {
+            let all = since.into_iter().max().unwrap_or(started);
+            break (all, *leader);
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "no leader with every server serving within {CONVERGE_WAIT:?} of the cold start \
+                 (modes: {})",
+                describe_modes(&histories)
+            );
+        }
+        std::thread::sleep(POLL_EVERY);
+    };
+    let mut messages = 0;
+    for &port in ports {
+        messages += election_counters(port)?.0;
+    }
+    Ok((
+        ColdStart {
+            all_serving_ms: ms_between(started, all_serving),
+            messages,
+        },
+        leader,
+    ))
+}
+
+fn describe_modes(histories: &[History]) -> String {
+    histories
+        .iter()
+        .enumerate()
+        .map(|(i, history)| format!("{}: {:?}", i + 1, current_mode(history)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writers, one per survivor, each opening sessions and sending `setData` until one succeeds;
+/// the moment of the first success.
+struct Writers {
+    done: Arc<AtomicBool>,
+    first_success: Arc<Mutex<Option<Instant>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Writers {
+    fn start(ports: &[u16], path: &'static str) -> Writers {
+        let done = Arc::new(AtomicBool::new(false));
+        let first_success: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
+        let threads = ports
+            .iter()
+            .map(|&port| {
+                let (done, first_success) = (done.clone(), first_success.clone());
+                std::thread::spawn(move || {
+                    while !done.load(Ordering::SeqCst) {
+                        let outcome = JuteSession::connect(port, Duration::from_secs(2))
+                            .and_then(|mut session| session.set_data(path, b"after the kill"));
+                        if let Ok(Ok(())) = outcome {
+                            let now = Instant::now();
+                            let mut first =
+                                first_success.lock().unwrap_or_else(|e| e.into_inner());
+                            if first.is_none_or(|first| now < first) {
+                                *first = Some(now);
+                            }
+                            done.store(true, Ordering::SeqCst);
+                            return;
+                        }
+                        std::thread::sleep(POLL_EVERY);
+                    }
+                })
+            })
+            .collect();
+        Writers {
+            done,
+            first_success,
+            threads,
+        }
+    }
+
+    fn first_success(&self) -> Option<Instant> {
+        *self.first_success.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Writers {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+const WRITE_PATH: &str = "/elections";
+
+/// Kills the leader and measures the election among the survivors.
+fn failover(
+    ensemble: &mut Ensemble,
+    pollers: &Pollers,
+    ports: &[u16],
+    leader: usize,
+) -> Result<Failover> {
+    let size = ports.len();
+    let survivors: Vec<usize> = (1..=size).filter(|&sid| sid != leader).collect();
+    {
+        let mut session = JuteSession::connect(ports[leader - 1], Duration::from_secs(10))
+            .context("a session on the leader (to create the written node)")?;
+        match session
+            .create(WRITE_PATH, b"before the kill")
+            .context("create the written node")?
+        {
+            Ok(()) | Err(-110) => {}
+            Err(code) => bail!("create {WRITE_PATH} failed with ZooKeeper error {code}"),
+        }
+    }
+    let mut before_sent = 0;
+    let mut before_count = Vec::new();
+    for &sid in &survivors {
+        let (sent, count) = election_counters(ports[sid - 1])?;
+        before_sent += sent;
+        before_count.push(count);
+    }
+
+    pollers.retire(leader);
+    let killed = Instant::now();
+    ensemble.kill(leader);
+    let survivor_ports: Vec<u16> = survivors.iter().map(|&sid| ports[sid - 1]).collect();
+    let writers = Writers::start(&survivor_ports, WRITE_PATH);
+
+    let deadline = killed + CONVERGE_WAIT;
+    let mut leader_at = None;
+    // A survivor polled as serving all along (it never showed LOOKING) serves again once its
+    // election count has grown; its time is when that was seen.
+    let mut confirmed_at: Vec<Option<Instant>> = vec![None; survivors.len()];
+    let all_serving_at = loop {
+        if let Some((sid, status)) = ensemble.exited() {
+            bail!("server {sid} exited after the leader was killed, with {status}");
+        }
+        let histories: Vec<History> = survivors.iter().map(|&sid| pollers.history(sid)).collect();
+        if leader_at.is_none() {
+            leader_at = histories
+                .iter()
+                .filter_map(|history| first_leader_after(history, killed))
+                .min();
+        }
+        let leaders = histories
+            .iter()
+            .filter(|history| current_mode(history) == Mode::Leader)
+            .count();
+        let all_serve = histories
+            .iter()
+            .all(|history| current_mode(history).serving());
+        if all_serve && leaders == 1 {
+            let mut times = Vec::new();
+            for (i, history) in histories.iter().enumerate() {
+                if let Some(since) = serving_since(history, killed) {
+                    times.push(since);
+                } else if let Some(at) = confirmed_at[i] {
+                    times.push(at);
+                } else if let Ok((_, count)) = election_counters(survivor_ports[i]) {
+                    if count > before_count[i] {
+                        let now = Instant::now();
+                        confirmed_at[i] = Some(now);
+                        times.push(now);
+                    }
+                }
+            }
+            if times.len() == survivors.len() && leader_at.is_some() {
+                break times.into_iter().max().unwrap_or(killed);
+            }
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the survivors did not elect a new leader and serve within {CONVERGE_WAIT:?} \
+                 of the kill of leader {leader} (modes of the survivors {survivors:?}: {})",
+                describe_modes(&histories)
+            );
+        }
+        std::thread::sleep(POLL_EVERY);
+    };
+    let leader_at = leader_at.unwrap_or(all_serving_at);
+
+    let write_at = loop {
+        if let Some(at) = writers.first_success() {
+            break at;
+        }
+        if Instant::now() > deadline {
+            bail!("no write succeeded through a survivor within {CONVERGE_WAIT:?} of the kill");
+        }
+        std::thread::sleep(POLL_EVERY);
+    };
+    drop(writers);
+
+    let mut after_sent = 0;
+    for &port in &survivor_ports {
+        after_sent += election_counters(port)?.0;
+    }
+    Ok(Failover {
+        leader_ms: ms_between(killed, leader_at),
+        all_serving_ms: ms_between(killed, all_serving_at),
+        write_ms: ms_between(killed, write_at),
+        messages: after_sent.saturating_sub(before_sent),
+    })
+}
+
+// ---- the benchmark -----------------------------------------------------------------------------
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let options = parse(args)?;
+    let command = if args.is_empty() {
+        "cargo xtask elections".to_owned()
+    } else {
+        format!("cargo xtask elections {}", args.join(" "))
+    };
+    exec(cargo().args(["build", "-p", "zk-server", "--release"]))?;
+    let binary = target_dir().join("release/zk-server");
+    if !binary.exists() {
+        bail!("{} does not exist after the build", binary.display());
+    }
+    let root = workspace_root().join("target/elections");
+    stop_leftovers(&root);
+    if root.exists() {
+        std::fs::remove_dir_all(&root).with_context(|| format!("clear {}", root.display()))?;
+    }
+    std::fs::create_dir_all(&root)?;
+    let _watchdog = Watchdog::spawn(&root)?;
+
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned());
+    let began = Instant::now();
+    let mut blocks = PortBlocks { next: 0 };
+    let mut results = Vec::new();
+    let total = options.runs * options.sizes.len() * options.algs.len();
+    for run in 1..=options.runs {
+        for &size in &options.sizes {
+            for &alg in &options.algs {
+                let dir = root.join(format!("alg{alg}-n{size}-run{run}"));
+                let layout = blocks.take(size, alg, dir)?;
+                eprintln!(
+                    "[{}/{total}] electionAlg={alg}, {size} servers, run {run} (ports {}..)",
+                    results.len() + 1,
+                    layout.base_port
+                );
+                let result = run_once(&binary, layout, alg, run);
+                eprintln!("    {}", summarize(&result));
+                results.push(result);
+            }
+        }
+    }
+    let facts = Facts {
+        command,
+        date,
+        machine: machine_description(),
+        load_at_start: load,
+        commit: git_commit(),
+        wall_s: began.elapsed().as_secs_f64(),
+    };
+    let section = render(&options, &facts, &results);
+    let out_dir = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let out = out_dir.join("elections.md");
+    std::fs::write(&out, &section).with_context(|| format!("write {}", out.display()))?;
+    println!("{section}");
+    eprintln!("written to {}", out.display());
+    Ok(())
+}
+
+fn summarize(result: &RunResult) -> String {
+    let cold = match &result.cold {
+        Ok(cold) => format!(
+            "cold start {:.0} ms, {} messages",
+            cold.all_serving_ms, cold.messages
+        ),
+        Err(error) => format!("cold start FAILED: {}", first_line(error)),
+    };
+    let failover = match &result.failover {
+        Ok(f) => format!(
+            "leader crash: new leader {:.0} ms, all serving {:.0} ms, write {:.0} ms, {} messages",
+            f.leader_ms, f.all_serving_ms, f.write_ms, f.messages
+        ),
+        Err(error) => format!("leader crash FAILED: {}", first_line(error)),
+    };
+    format!("{cold}; {failover}")
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let first = text.lines().next()?.trim().to_owned();
+    (!first.is_empty()).then_some(first)
+}
+
+fn machine_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim())
+        .to_owned();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kib| format!(", {} GiB RAM", (kib + (1 << 19)) >> 20))
+        .unwrap_or_default();
+    format!("{cores} cores (nproc), {model}{memory}")
+}
+
+fn git_commit() -> String {
+    let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"])
+        .unwrap_or_else(|| "unknown".to_owned());
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(workspace_root())
+        .output()
+        .map(|output| !output.stdout.is_empty())
+        .unwrap_or(false);
+    if dirty {
+        format!("{commit} (with uncommitted changes)")
+    } else {
+        commit
+    }
+}
+
+// ---- the report --------------------------------------------------------------------------------
+
+/// Everything about the circumstances the section states.
+struct Facts {
+    command: String,
+    date: String,
+    machine: String,
+    load_at_start: String,
+    commit: String,
+    wall_s: f64,
+}
+
+/// Median, minimum and maximum of some values (`None` when there are none).
+fn stats(values: &[f64]) -> Option<(f64, f64, f64)> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    let median = if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    };
+    Some((median, sorted[0], sorted[sorted.len() - 1]))
+}
+
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `median | min–max` cells of milliseconds, or `– | –` without values.
+fn ms_cells(values: &[f64]) -> String {
+    match stats(values) {
+        Some((median, min, max)) => format!(
+            "{} ms | {}–{}",
+            thousands(median),
+            thousands(min),
+            thousands(max)
+        ),
+        None => "– | –".to_owned(),
+    }
+}
+
+/// `median (min–max)` of message counts, or `–`.
+fn count_cell(values: &[f64]) -> String {
+    match stats(values) {
+        Some((median, min, max)) if min == max => thousands(median),
+        Some((median, min, max)) => format!(
+            "{} ({}–{})",
+            thousands(median),
+            thousands(min),
+            thousands(max)
+        ),
+        None => "–".to_owned(),
+    }
+}
+
+fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{BEGIN_MARKER}");
+    let _ = writeln!(
+        out,
+        "<!-- generated by `cargo xtask elections`; edits between the markers are lost -->\n"
+    );
+    let _ = writeln!(out, "### Elections with real processes, per algorithm\n");
+    let _ = writeln!(
+        out,
+        "`{}` on {} (commit {}; {:.0} s in all).\n",
+        facts.command, facts.date, facts.commit, facts.wall_s
+    );
+    let _ = writeln!(
+        out,
+        "Machine: {}, shared with other builds and tests while this ran (1-minute load average \
+         {} at the start), so the figures carry that noise; they compare the algorithms with \
+         each other, not with other machines.\n",
+        facts.machine, facts.load_at_start
+    );
+    let _ = writeln!(
+        out,
+        "Setup: release `zk-server` processes on 127.0.0.1, one fresh dataDir each under \
+         `target/elections/`, tickTime=2000, initLimit=10, syncLimit=5 (ZooKeeper's defaults), \
+         `authFleSecret` for electionAlg 2, logs at `info`. Every server is polled with `srvr` \
+         by its own thread about every 10 ms; a server counts as serving from the first answer of \
+         its current streak of `Mode:` answers. {} runs per row, interleaved across rows; each \
+         cell is the median and the min–max of the runs that succeeded. Messages are the sum of \
+         `mntr`'s `zk_election_messages_sent` (datagrams or frames the election sent; the \
+         counter is updated when a server decides, so it covers everything sent up to that \
+         decision).\n",
+        options.runs
+    );
+
+    let rows: Vec<(u8, usize)> = options
+        .algs
+        .iter()
+        .flat_map(|&alg| options.sizes.iter().map(move |&size| (alg, size)))
+        .collect();
+    let row_results = |alg: u8, size: usize| -> Vec<&RunResult> {
+        results
+            .iter()
+            .filter(|r| r.alg == alg && r.size == size)
+            .collect()
+    };
+
+    let _ = writeln!(out, "#### Cold start (every server started at once)\n");
+    let _ = writeln!(
+        out,
+        "| algorithm | servers | ok | start → all serving (median) | min–max (ms) | election \
+         messages, all servers |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for &(alg, size) in &rows {
+        let runs = row_results(alg, size);
+        let ok: Vec<&ColdStart> = runs.iter().filter_map(|r| r.cold.as_ref().ok()).collect();
+        let times: Vec<f64> = ok.iter().map(|c| c.all_serving_ms).collect();
+        let messages: Vec<f64> = ok.iter().map(|c| c.messages as f64).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {size} | {}/{} | {} | {} |",
+            alg_name(alg),
+            ok.len(),
+            runs.len(),
+            ms_cells(&times),
+            count_cell(&messages)
+        );
+    }
+
+    let _ = writeln!(out, "\n#### After `kill -9` of the leader\n");
+    let _ = writeln!(
+        out,
+        "| algorithm | servers | ok | kill → new leader (median) | min–max (ms) | kill → all \
+         survivors serving (median) | min–max (ms) | kill → first write (median) | min–max \
+         (ms) | election messages, survivors |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &(alg, size) in &rows {
+        let runs = row_results(alg, size);
+        let ok: Vec<&Failover> = runs
+            .iter()
+            .filter_map(|r| r.failover.as_ref().ok())
+            .collect();
+        let column = |f: fn(&Failover) -> f64| -> Vec<f64> { ok.iter().map(|x| f(x)).collect() };
+        let _ = writeln!(
+            out,
+            "| {} | {size} | {}/{} | {} | {} | {} | {} |",
+            alg_name(alg),
+            ok.len(),
+            runs.len(),
+            ms_cells(&column(|f| f.leader_ms)),
+            ms_cells(&column(|f| f.all_serving_ms)),
+            ms_cells(&column(|f| f.write_ms)),
+            count_cell(&column(|f| f.messages as f64))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nThe first write is a `setData` through a new session on any survivor (one writer per \
+         survivor, retrying every 10 ms from the kill on), so it includes creating the session \
+         under the new leader."
+    );
+
+    let failures: Vec<(&RunResult, &str, &String)> = results
+        .iter()
+        .flat_map(|r| {
+            let cold = r.cold.as_ref().err().map(|e| (r, "cold start", e));
+            let failover = match (&r.cold, &r.failover) {
+                (Ok(_), Err(e)) => Some((r, "leader crash", e)),
+                _ => None,
+            };
+            cold.into_iter().chain(failover)
+        })
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\n#### Failures\n");
+        for (r, phase, error) in failures {
+            let _ = writeln!(
+                out,
+                "electionAlg={}, {} servers, run {}, {phase}:\n\n```text\n{}\n```\n",
+                r.alg,
+                r.size,
+                r.run,
+                error.trim_end()
+            );
+        }
+    }
+    let _ = writeln!(out, "{END_MARKER}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn options() {
+        let full = parse(&[]).unwrap();
+        assert_eq!(full.sizes, vec![3, 5, 7, 9]);
+        assert_eq!(full.algs, vec![1, 2, 3]);
+        assert_eq!(full.runs, 5);
+        let quick = parse(&strings("--quick")).unwrap();
+        assert_eq!((quick.sizes.clone(), quick.runs), (vec![3, 5], 3));
+        let chosen = parse(&strings("--quick --sizes 7 --algs 3,1 --runs 2")).unwrap();
+        assert_eq!(chosen.sizes, vec![7]);
+        assert_eq!(chosen.algs, vec![3, 1]);
+        assert_eq!(chosen.runs, 2);
+        assert!(parse(&strings("--algs 4")).is_err());
+        assert!(parse(&strings("--sizes 0")).is_err());
+        assert!(parse(&strings("--sizes x")).is_err());
+        assert!(parse(&strings("--runs 0")).is_err());
+        assert!(parse(&strings("--runs")).is_err());
+        assert!(parse(&strings("--bogus 1")).is_err());
+    }
+
+    #[test]
+    fn layout_and_config() {
+        let layout = Layout {
+            size: 3,
+            election_alg: 2,
+            base_port: 21_300,
+            dir: PathBuf::from("/tmp/e"),
+        };
+        assert_eq!(layout.client_port(3), 21_302);
+        assert_eq!(layout.quorum_port(1), 21_400);
+        assert_eq!(layout.election_port(2), 21_501);
+        let cfg = layout.zoo_cfg(2);
+        assert!(cfg.contains("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"), "{cfg}");
+        assert!(cfg.contains("dataDir=/tmp/e/s2/data\nclientPort=21301\n"), "{cfg}");
+        assert!(cfg.contains("electionAlg=2\nauthFleSecret="), "{cfg}");
+        assert!(AUTH_SECRET.len() >= 16);
+        assert!(cfg.contains("server.3=127.0.0.1:21402:21502;21302\n"), "{cfg}");
+        let fle = Layout {
+            election_alg: 3,
+            ..layout
+        };
+        assert!(!fle.zoo_cfg(1).contains("authFleSecret"));
+    }
+
+    #[test]
+    fn port_blocks_stay_below_the_ephemeral_range() {
+        let last = FIRST_PORT + (PORT_BLOCKS - 1) * PORT_BLOCK + 299;
+        assert!(last < 32_768, "{last}");
+    }
+
+    #[test]
+    fn serving_streaks_and_leaders_are_read_from_histories() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let history = vec![
+            (at(1), Mode::Down),
+            (at(5), Mode::NotServing),
+            (at(10), Mode::Follower),
+            (at(20), Mode::NotServing),
+            (at(30), Mode::Follower),
+            (at(40), Mode::Leader),
+        ];
+        assert_eq!(serving_since(&history, t0), Some(at(30)));
+        assert_eq!(serving_since(&history, at(35)), None);
+        assert_eq!(first_leader_after(&history, t0), Some(at(40)));
+        assert_eq!(first_leader_after(&history, at(45)), None);
+        assert_eq!(current_mode(&history), Mode::Leader);
+        let looking = vec![(at(1), Mode::Follower), (at(2), Mode::NotServing)];
+        assert_eq!(serving_since(&looking, t0), None);
+        assert_eq!(current_mode(&Vec::new()), Mode::Down);
+    }
+
+    #[test]
+    fn mntr_values_are_read() {
+        let text = "zk_version\t3.8.0\nzk_server_state\tfollower\nzk_election_count\t2\n\
+                    zk_election_messages_sent\t17\n";
+        assert_eq!(mntr_value(text, "zk_election_messages_sent"), Some(17));
+        assert_eq!(mntr_value(text, "zk_election_count"), Some(2));
+        assert_eq!(mntr_value(text, "zk_server_state"), None);
+        assert_eq!(mntr_value(text, "zk_missing"), None);
+    }
+
+    #[test]
+    fn medians_and_cells() {
+        assert_eq!(stats(&[]), None);
+        assert_eq!(stats(&[3.0, 1.0, 2.0]), Some((2.0, 1.0, 3.0)));
+        assert_eq!(stats(&[4.0, 1.0, 2.0, 3.0]), Some((2.5, 1.0, 4.0)));
+        assert_eq!(ms_cells(&[1200.0, 900.0, 15000.0]), "1,200 ms | 900–15,000");
+        assert_eq!(ms_cells(&[]), "– | –");
+        assert_eq!(count_cell(&[12.0, 12.0]), "12");
+        assert_eq!(count_cell(&[10.0, 12.0, 30.0]), "12 (10–30)");
+    }
+
+    #[test]
+    fn the_section_has_both_tables_and_the_failures() {
+        let options = parse(&strings("--sizes 3 --algs 1,3 --runs 2")).unwrap();
+        let ok = |alg, run| RunResult {
+            alg,
+            size: 3,
+            run,
+            cold: Ok(ColdStart {
+                all_serving_ms: 400.0 + run as f64,
+                messages: 12,
+            }),
+            failover: Ok(Failover {
+                leader_ms: 300.0,
+                all_serving_ms: 350.0,
+                write_ms: 360.0,
+                messages: 8,
+            }),
+        };
+        let mut failed = ok(1, 2);
+        failed.failover = Err("the survivors did not elect\n--- server 1: last line".to_owned());
+        let results = vec![ok(3, 1), ok(3, 2), ok(1, 1), failed];
+        let facts = Facts {
+            command: "cargo xtask elections --sizes 3".to_owned(),
+            date: "2026-11-27 23:00 UTC".to_owned(),
+            machine: "2 cores".to_owned(),
+            load_at_start: "1.5".to_owned(),
+            commit: "abc".to_owned(),
+            wall_s: 10.0,
+        };
+        let section = render(&options, &facts, &results);
+        assert!(section.starts_with(BEGIN_MARKER), "{section}");
+        assert!(section.trim_end().ends_with(END_MARKER), "{section}");
+        assert!(section.contains("`cargo xtask elections --sizes 3` on 2026-11-27"));
+        assert!(
+            section.contains("| 3 FastLeaderElection (TCP) | 3 | 2/2 | 402 ms | 401–402 | 12 |"),
+            "{section}"
+        );
+        assert!(
+            section.contains(
+                "| 1 LeaderElection (UDP) | 3 | 1/2 | 300 ms | 300–300 | 350 ms | 350–350 | \
+                 360 ms | 360–360 | 8 |"
+            ),
+            "{section}"
+        );
+        assert!(section.contains("electionAlg=1, 3 servers, run 2, leader crash:"));
+        assert!(section.contains("--- server 1: last line"));
+    }
 }
