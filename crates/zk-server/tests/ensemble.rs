@@ -102,6 +102,8 @@ const LOAD_KEYS: u64 = 8;
 struct LoadProgress {
     acked: Mutex<Vec<u64>>,
     writes: AtomicU64,
+    /// Attempts that failed and were retried (lost connections, refused sessions).
+    retries: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -124,9 +126,12 @@ fn writer(servers: Vec<SocketAddr>, progress: Arc<LoadProgress>, seed: u64) {
         let key = rng.below(LOAD_KEYS);
         let path = format!("/load/k{key}");
         let value = n.to_string();
-        write_until_done(&mut session, &servers, &format!("set {path}"), |s| {
+        let retries = write_until_done(&mut session, &servers, &format!("set {path}"), |s| {
             s.set(&path, value.as_bytes())
         });
+        progress
+            .retries
+            .fetch_add(u64::from(retries), Ordering::SeqCst);
         progress.acked.lock().unwrap_or_else(|e| e.into_inner())[key as usize] = n;
         progress.writes.fetch_add(1, Ordering::SeqCst);
     }
@@ -149,6 +154,7 @@ fn kill_leader_under_load(name: &str, spec: &Spec, writes: u64) {
     let progress = Arc::new(LoadProgress {
         acked: Mutex::new(vec![0; LOAD_KEYS as usize]),
         writes: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let writer_progress = progress.clone();
@@ -191,8 +197,9 @@ fn kill_leader_under_load(name: &str, spec: &Spec, writes: u64) {
         assert_holds(&ensemble, sid, "/load", &expected);
     }
     println!(
-        "{name}: {} acknowledged writes on every server",
-        progress.writes.load(Ordering::SeqCst)
+        "{name}: {} acknowledged writes on every server ({} attempts retried)",
+        progress.writes.load(Ordering::SeqCst),
+        progress.retries.load(Ordering::SeqCst)
     );
 }
 
