@@ -82,6 +82,13 @@ pub(crate) fn stat(
     }
     server_stats(&mut out, stats, connections.len(), facts);
     let _ = writeln!(out, "Node count: {}", facts.node_count);
+    if let Some(cluster) = facts.cluster.as_ref().filter(|c| c.mode() == "leader") {
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}",
+            cluster.proposal_sizes_text()
+        );
+    }
     out
 }
 
@@ -300,18 +307,39 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
     let mut values = values;
     if let Some(cluster) = &facts.cluster {
         let load = |v: &std::sync::atomic::AtomicU64| v.load(Relaxed).to_string();
-        values.push(("peer_state", format!("{} - broadcast", cluster.mode())));
+        let peer_state = match cluster.mode() {
+            "leader" => "leading - broadcast",
+            "follower" => "following - broadcast",
+            "observer" => "observing - broadcast",
+            _ => "looking",
+        };
+        values.push(("peer_state", peer_state.to_owned()));
         values.push(("current_epoch", load(&cluster.epoch)));
         values.push(("leader_sid", load(&cluster.leader)));
         values.push(("election_count", load(&cluster.elections)));
-        values.push(("last_election_time_ms", load(&cluster.last_election_time_ms)));
-        values.push(("election_messages_sent", load(&cluster.election_messages_sent)));
+        values.push((
+            "last_election_time_ms",
+            load(&cluster.last_election_time_ms),
+        ));
+        values.push((
+            "election_messages_sent",
+            load(&cluster.election_messages_sent),
+        ));
         if cluster.mode() == "leader" {
             values.push(("learners", load(&cluster.learners)));
             values.push(("followers", load(&cluster.learners)));
             values.push(("synced_followers", load(&cluster.synced_followers)));
             values.push(("synced_observers", load(&cluster.observers)));
             values.push(("proposal_count", load(&cluster.proposals)));
+            let sizes = cluster.proposal_sizes_text();
+            let mut sizes = sizes.split('/');
+            for key in [
+                "last_proposal_size",
+                "min_proposal_size",
+                "max_proposal_size",
+            ] {
+                values.push((key, sizes.next().unwrap_or("-1").to_owned()));
+            }
             values.push(("diff_count", load(&cluster.diff_count)));
             values.push(("snap_count", load(&cluster.snap_count)));
             values.push(("trunc_count", load(&cluster.trunc_count)));

@@ -222,9 +222,39 @@ pub struct ClusterStats {
     pub last_election_time_ms: AtomicU64,
     /// Proposals this server made as leader.
     pub proposals: AtomicU64,
+    /// Sizes of the proposals made as leader, in bytes: (last, min, max), 0 before the first.
+    pub proposal_sizes: std::sync::Mutex<(u64, u64, u64)>,
 }
 
 impl ClusterStats {
+    /// Records the size of one proposal.
+    pub fn record_proposal_size(&self, bytes: usize) {
+        let bytes = bytes as u64;
+        let mut sizes = self
+            .proposal_sizes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let (_, min, max) = *sizes;
+        *sizes = (
+            bytes,
+            if min == 0 { bytes } else { min.min(bytes) },
+            max.max(bytes),
+        );
+    }
+
+    /// `Proposal sizes last/min/max: ...` as ZooKeeper's leader prints it (-1 before the first).
+    pub fn proposal_sizes_text(&self) -> String {
+        let (last, min, max) = *self
+            .proposal_sizes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if max == 0 {
+            "-1/-1/-1".to_owned()
+        } else {
+            format!("{last}/{min}/{max}")
+        }
+    }
+
     /// ZooKeeper's name of the server's state, as `srvr` and `mntr` print it.
     pub fn mode(&self) -> &'static str {
         match self.state.load(Relaxed) {

@@ -643,6 +643,7 @@ impl Node {
                         continue;
                     }
                     let bytes = encode_txn(&header, &txn);
+                    self.stats.record_proposal_size(bytes.len());
                     self.proposed.push_back((header, txn));
                     self.feed(Input::Propose(bytes));
                 }

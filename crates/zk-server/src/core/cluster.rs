@@ -239,7 +239,12 @@ impl Core {
             self.discard(id);
             return;
         };
-        if !conn.queued.is_empty() || (conn.writes_outstanding > 0 && !is_write(&incoming)) {
+        // Requests pipelined behind a ConnectRequest wait for the session's createSession.
+        let connecting = conn.session.is_none() && !conn.closed;
+        if connecting
+            || !conn.queued.is_empty()
+            || (conn.writes_outstanding > 0 && !is_write(&incoming))
+        {
             conn.queued.push_back(incoming);
             return;
         }
@@ -255,7 +260,7 @@ impl Core {
             let Some(next) = conn.queued.front() else {
                 return;
             };
-            if conn.writes_outstanding > 0 && !is_write(next) {
+            if conn.session.is_none() || (conn.writes_outstanding > 0 && !is_write(next)) {
                 return;
             }
             let next = conn.queued.pop_front().expect("front exists");
@@ -510,7 +515,11 @@ impl Core {
         cluster.role = ServingRole::NotServing;
         cluster.pending_changes.clear();
         cluster.proposals.clear();
+        // Writes that will never be answered here give their budget back.
+        let waiting: usize = cluster.waiting.values().map(VecDeque::len).sum();
         cluster.waiting.clear();
+        self.io.release(waiting as u32);
+        let cluster = self.cluster.as_mut().expect("cluster mode");
         cluster.syncs.clear();
         cluster.connects.clear();
         cluster.touched.clear();
@@ -596,6 +605,7 @@ impl Core {
                                 &pending.request,
                                 pending.received,
                             );
+                            self.drain_queued(pending.conn);
                         } else {
                             warn!(%session, err = %outcome.result.error_code(), "createSession failed");
                             self.connect_failed(pending.conn, &pending.request);

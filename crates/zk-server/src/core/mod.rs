@@ -579,6 +579,7 @@ impl Core {
 
     fn on_closed(&mut self, id: ConnId) {
         if let Some(conn) = self.io.conns.remove(&id) {
+            self.io.release(conn.queued.len() as u32);
             self.watches.remove_watcher(conn.watcher());
             if let Some(session) = conn.session {
                 if self.session_conns.get(&session) == Some(&id) {
@@ -622,8 +623,12 @@ impl Core {
             }
             conn.close_after = true;
             conn.closed = true;
+            // Requests queued behind writes (cluster mode) get no answer: their budget goes back.
+            let queued = std::mem::take(&mut conn.queued).len();
+            let session = conn.session;
+            self.io.release(queued as u32);
             self.watches.remove_watcher(WatcherId(id.0));
-            if let Some(session) = conn.session {
+            if let Some(session) = session {
                 if self.session_conns.get(&session) == Some(&id) {
                     self.session_conns.remove(&session);
                 }
