@@ -111,6 +111,16 @@ impl ClusterCore {
         }
     }
 
+    /// Leader: what a sync must wait for: the last proposal, or, when this epoch has proposed
+    /// nothing yet, what is applied.
+    fn sync_point(&self, applied: Zxid) -> Zxid {
+        if self.proposal_zxid.counter() == 0 {
+            applied
+        } else {
+            self.proposal_zxid
+        }
+    }
+
     fn send(&self, msg: ToNode) {
         // The node task outlives the core; a send fails only during shutdown.
         let _ = self.to_node.send(msg);
@@ -307,7 +317,7 @@ impl Core {
             self.sessions.set_closing(session);
         }
         let cluster = self.cluster.as_mut().expect("cluster mode");
-        let sync_target = (is_sync && role == ServingRole::Leader).then_some(cluster.proposal_zxid);
+        let sync_target = (is_sync && role == ServingRole::Leader).then_some(cluster.sync_point(self.last_zxid));
         cluster
             .waiting
             .entry(session)
@@ -566,7 +576,7 @@ impl Core {
                     msg: PeerMsg::SyncDone {
                         session,
                         cxid,
-                        zxid: cluster.proposal_zxid,
+                        zxid: cluster.sync_point(self.last_zxid),
                     },
                 });
             }
