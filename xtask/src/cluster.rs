@@ -181,6 +181,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         for (sid, status) in ensemble.exited() {
             println!("server {sid} exited: {status}");
         }
+        if ensemble.running() == 0 {
+            println!("every server has stopped");
+            return Ok(());
+        }
         let view = ensemble.view();
         let line = view.describe(&options.spec);
         if line != last {
@@ -492,6 +496,11 @@ impl Ensemble {
         exited
     }
 
+    /// How many server processes are running.
+    pub(crate) fn running(&self) -> usize {
+        self.children.iter().filter(|child| child.is_some()).count()
+    }
+
     /// Waits until exactly one server leads and every running server serves; the leader.
     pub(crate) fn wait_ready(&mut self, wait: Duration) -> Result<usize> {
         let deadline = Instant::now() + wait;
@@ -544,7 +553,8 @@ impl Ensemble {
     /// command line) once this process is gone.
     fn spawn_watchdog(&self) -> Result<Child> {
         let script = format!(
-            "while kill -0 {parent} 2>/dev/null; do sleep 1; done; sleep 2; \
+            "while s=$(sed 's/.*) //' /proc/{parent}/stat 2>/dev/null) && [ \"${{s%% *}}\" != Z ]; \
+             do sleep 1; done; sleep 2; \
              for f in '{dir}'/s*/pid; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
              if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q zk-server; then \
              kill -9 $p; fi; rm -f \"$f\"; done",
