@@ -94,8 +94,9 @@ fn parse_list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>> {
         .map(str::trim)
         .filter(|item| !item.is_empty())
         .map(|item| {
-            item.parse()
-                .map_err(|_| anyhow::anyhow!("{flag} wants a comma-separated list of numbers, got {value:?}"))
+            item.parse().map_err(|_| {
+                anyhow::anyhow!("{flag} wants a comma-separated list of numbers, got {value:?}")
+            })
         })
         .collect::<Result<_>>()?;
     if items.is_empty() {
@@ -261,7 +262,10 @@ impl PortBlocks {
                 return Ok(layout);
             }
         }
-        bail!("no free block of ports in {FIRST_PORT}..{}", FIRST_PORT + PORT_BLOCKS * PORT_BLOCK)
+        bail!(
+            "no free block of ports in {FIRST_PORT}..{}",
+            FIRST_PORT + PORT_BLOCKS * PORT_BLOCK
+        )
     }
 }
 
@@ -600,7 +604,9 @@ fn run_once(binary: &Path, layout: Layout, alg: u8, run: usize) -> RunResult {
             return result;
         }
     };
-    let ports: Vec<u16> = (1..=size).map(|sid| ensemble.layout.client_port(sid)).collect();
+    let ports: Vec<u16> = (1..=size)
+        .map(|sid| ensemble.layout.client_port(sid))
+        .collect();
     let pollers = Pollers::start(&ports);
     let leader = match cold_start(binary, &mut ensemble, &pollers, &ports) {
         Ok((cold, leader)) => {
@@ -701,8 +707,7 @@ impl Writers {
                             .and_then(|mut session| session.set_data(path, b"after the kill"));
                         if let Ok(Ok(())) = outcome {
                             let now = Instant::now();
-                            let mut first =
-                                first_success.lock().unwrap_or_else(|e| e.into_inner());
+                            let mut first = first_success.lock().unwrap_or_else(|e| e.into_inner());
                             if first.is_none_or(|first| now < first) {
                                 *first = Some(now);
                             }
@@ -1218,11 +1223,20 @@ mod tests {
         assert_eq!(layout.quorum_port(1), 21_400);
         assert_eq!(layout.election_port(2), 21_501);
         let cfg = layout.zoo_cfg(2);
-        assert!(cfg.contains("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"), "{cfg}");
-        assert!(cfg.contains("dataDir=/tmp/e/s2/data\nclientPort=21301\n"), "{cfg}");
+        assert!(
+            cfg.contains("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"),
+            "{cfg}"
+        );
+        assert!(
+            cfg.contains("dataDir=/tmp/e/s2/data\nclientPort=21301\n"),
+            "{cfg}"
+        );
         assert!(cfg.contains("electionAlg=2\nauthFleSecret="), "{cfg}");
         assert!(AUTH_SECRET.len() >= 16);
-        assert!(cfg.contains("server.3=127.0.0.1:21402:21502;21302\n"), "{cfg}");
+        assert!(
+            cfg.contains("server.3=127.0.0.1:21402:21502;21302\n"),
+            "{cfg}"
+        );
         let fle = Layout {
             election_alg: 3,
             ..layout
