@@ -72,6 +72,8 @@ const PORT_BLOCK: u16 = 300;
 const PORT_BLOCKS: u16 = 36;
 /// The secret of AuthFastLeaderElection (at least 16 characters).
 const AUTH_SECRET: &str = "xtask-elections-secret-0123456789";
+/// initLimit × tickTime of the benchmark's configuration: runs this slow are listed.
+const SLOW_MS: f64 = 20_000.0;
 /// Lines of each server's log quoted for a failed run.
 const LOG_TAIL_LINES: usize = 12;
 /// Markers around the generated section.
@@ -550,12 +552,30 @@ fn mntr(port: u16) -> Result<String> {
     }
 }
 
-/// `(zk_election_messages_sent, zk_election_count)` of the server on `port`.
-fn election_counters(port: u16) -> Result<(u64, u64)> {
-    let text = mntr(port)?;
-    let sent = mntr_value(&text, "zk_election_messages_sent").unwrap_or(0);
-    let count = mntr_value(&text, "zk_election_count").unwrap_or(0);
-    Ok((sent, count))
+/// A server's election figures from `mntr`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Counters {
+    /// `zk_election_messages_sent`: messages its elections sent, up to its last decision.
+    messages_sent: u64,
+    /// `zk_election_count`: elections it took part in.
+    elections: u64,
+    /// `zk_last_election_time_ms`: LOOKING to decision, its last election.
+    last_election_ms: u64,
+}
+
+impl Counters {
+    fn parse(text: &str) -> Counters {
+        Counters {
+            messages_sent: mntr_value(text, "zk_election_messages_sent").unwrap_or(0),
+            elections: mntr_value(text, "zk_election_count").unwrap_or(0),
+            last_election_ms: mntr_value(text, "zk_last_election_time_ms").unwrap_or(0),
+        }
+    }
+}
+
+/// The election figures of the server on `port`.
+fn election_counters(port: u16) -> Result<Counters> {
+    Ok(Counters::parse(&mntr(port)?))
 }
 
 // ---- one run -----------------------------------------------------------------------------------
@@ -563,6 +583,8 @@ fn election_counters(port: u16) -> Result<(u64, u64)> {
 #[derive(Clone, Debug, PartialEq)]
 struct ColdStart {
     all_serving_ms: f64,
+    /// The slowest server's `zk_last_election_time_ms` (LOOKING to decision).
+    election_ms: u64,
     messages: u64,
 }
 
@@ -571,6 +593,8 @@ struct Failover {
     leader_ms: f64,
     all_serving_ms: f64,
     write_ms: f64,
+    /// The slowest survivor's `zk_last_election_time_ms` (LOOKING to decision).
+    election_ms: u64,
     messages: u64,
 }
 
@@ -663,13 +687,16 @@ fn cold_start(
         }
         std::thread::sleep(POLL_EVERY);
     };
-    let mut messages = 0;
+    let (mut messages, mut election_ms) = (0, 0);
     for &port in ports {
-        messages += election_counters(port)?.0;
+        let counters = election_counters(port)?;
+        messages += counters.messages_sent;
+        election_ms = election_ms.max(counters.last_election_ms);
     }
     Ok((
         ColdStart {
             all_serving_ms: ms_between(started, all_serving),
+            election_ms,
             messages,
         },
         leader,
@@ -765,9 +792,9 @@ fn failover(
     let mut before_sent = 0;
     let mut before_count = Vec::new();
     for &sid in &survivors {
-        let (sent, count) = election_counters(ports[sid - 1])?;
-        before_sent += sent;
-        before_count.push(count);
+        let counters = election_counters(ports[sid - 1])?;
+        before_sent += counters.messages_sent;
+        before_count.push(counters.elections);
     }
 
     pollers.retire(leader);
@@ -806,8 +833,8 @@ fn failover(
                     times.push(since);
                 } else if let Some(at) = confirmed_at[i] {
                     times.push(at);
-                } else if let Ok((_, count)) = election_counters(survivor_ports[i]) {
-                    if count > before_count[i] {
+                } else if let Ok(counters) = election_counters(survivor_ports[i]) {
+                    if counters.elections > before_count[i] {
                         let now = Instant::now();
                         confirmed_at[i] = Some(now);
                         times.push(now);
@@ -840,14 +867,17 @@ fn failover(
     };
     drop(writers);
 
-    let mut after_sent = 0;
+    let (mut after_sent, mut election_ms) = (0, 0);
     for &port in &survivor_ports {
-        after_sent += election_counters(port)?.0;
+        let counters = election_counters(port)?;
+        after_sent += counters.messages_sent;
+        election_ms = election_ms.max(counters.last_election_ms);
     }
     Ok(Failover {
         leader_ms: ms_between(killed, leader_at),
         all_serving_ms: ms_between(killed, all_serving_at),
         write_ms: ms_between(killed, write_at),
+        election_ms,
         messages: after_sent.saturating_sub(before_sent),
     })
 }
@@ -920,15 +950,16 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 fn summarize(result: &RunResult) -> String {
     let cold = match &result.cold {
         Ok(cold) => format!(
-            "cold start {:.0} ms, {} messages",
-            cold.all_serving_ms, cold.messages
+            "cold start {:.0} ms (election {} ms), {} messages",
+            cold.all_serving_ms, cold.election_ms, cold.messages
         ),
         Err(error) => format!("cold start FAILED: {}", first_line(error)),
     };
     let failover = match &result.failover {
         Ok(f) => format!(
-            "leader crash: new leader {:.0} ms, all serving {:.0} ms, write {:.0} ms, {} messages",
-            f.leader_ms, f.all_serving_ms, f.write_ms, f.messages
+            "leader crash: new leader {:.0} ms, all serving {:.0} ms, write {:.0} ms \
+             (election {} ms), {} messages",
+            f.leader_ms, f.all_serving_ms, f.write_ms, f.election_ms, f.messages
         ),
         Err(error) => format!("leader crash FAILED: {}", first_line(error)),
     };
@@ -1101,23 +1132,23 @@ fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
     let _ = writeln!(out, "#### Cold start (every server started at once)\n");
     let _ = writeln!(
         out,
-        "| algorithm | servers | ok | start → all serving (median) | min–max (ms) | election \
-         messages, all servers |"
+        "| algorithm | servers | ok | start → all serving (median) | min–max (ms) | election, \
+         slowest server (ms, `mntr`) | election messages, all servers |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|");
     for &(alg, size) in &rows {
         let runs = row_results(alg, size);
         let ok: Vec<&ColdStart> = runs.iter().filter_map(|r| r.cold.as_ref().ok()).collect();
-        let times: Vec<f64> = ok.iter().map(|c| c.all_serving_ms).collect();
-        let messages: Vec<f64> = ok.iter().map(|c| c.messages as f64).collect();
+        let column = |f: fn(&ColdStart) -> f64| -> Vec<f64> { ok.iter().map(|x| f(x)).collect() };
         let _ = writeln!(
             out,
-            "| {} | {size} | {}/{} | {} | {} |",
+            "| {} | {size} | {}/{} | {} | {} | {} |",
             alg_name(alg),
             ok.len(),
             runs.len(),
-            ms_cells(&times),
-            count_cell(&messages)
+            ms_cells(&column(|c| c.all_serving_ms)),
+            count_cell(&column(|c| c.election_ms as f64)),
+            count_cell(&column(|c| c.messages as f64))
         );
     }
 
@@ -1126,9 +1157,12 @@ fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
         out,
         "| algorithm | servers | ok | kill → new leader (median) | min–max (ms) | kill → all \
          survivors serving (median) | min–max (ms) | kill → first write (median) | min–max \
-         (ms) | election messages, survivors |"
+         (ms) | election, slowest survivor (ms, `mntr`) | election messages, survivors |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for &(alg, size) in &rows {
         let runs = row_results(alg, size);
         let ok: Vec<&Failover> = runs
@@ -1138,13 +1172,14 @@ fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
         let column = |f: fn(&Failover) -> f64| -> Vec<f64> { ok.iter().map(|x| f(x)).collect() };
         let _ = writeln!(
             out,
-            "| {} | {size} | {}/{} | {} | {} | {} | {} |",
+            "| {} | {size} | {}/{} | {} | {} | {} | {} | {} |",
             alg_name(alg),
             ok.len(),
             runs.len(),
             ms_cells(&column(|f| f.leader_ms)),
             ms_cells(&column(|f| f.all_serving_ms)),
             ms_cells(&column(|f| f.write_ms)),
+            count_cell(&column(|f| f.election_ms as f64)),
             count_cell(&column(|f| f.messages as f64))
         );
     }
@@ -1152,8 +1187,85 @@ fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
         out,
         "\nThe first write is a `setData` through a new session on any survivor (one writer per \
          survivor, retrying every 10 ms from the kill on), so it includes creating the session \
-         under the new leader."
+         under the new leader. The election columns are `mntr`'s `zk_last_election_time_ms` \
+         (LOOKING to decision of a server's last election, before Zab's synchronization), the \
+         largest over the servers."
     );
+
+    let slow: Vec<String> = results
+        .iter()
+        .flat_map(|r| {
+            let cold = r
+                .cold
+                .as_ref()
+                .ok()
+                .filter(|c| c.all_serving_ms >= SLOW_MS)
+                .map(|c| (r, "cold start", c.all_serving_ms));
+            let failover = r
+                .failover
+                .as_ref()
+                .ok()
+                .filter(|f| f.all_serving_ms.max(f.write_ms) >= SLOW_MS)
+                .map(|f| (r, "leader crash", f.all_serving_ms.max(f.write_ms)));
+            cold.into_iter().chain(failover)
+        })
+        .map(|(r, phase, ms)| {
+            format!(
+                "electionAlg={} with {} servers, run {}, {phase}: {} ms",
+                r.alg,
+                r.size,
+                r.run,
+                thousands(ms)
+            )
+        })
+        .collect();
+    if !slow.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRuns that took initLimit × tickTime (20 s) or more, the time after which a leader \
+             without a quorum of synchronized followers gives up and the ensemble elects \
+             again: {}.",
+            slow.join("; ")
+        );
+    }
+
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Every run</summary>\n\n\
+         | alg | servers | run | cold: all serving (ms) | cold: election (ms) | cold: messages \
+         | crash: new leader (ms) | crash: all serving (ms) | crash: first write (ms) \
+         | crash: election (ms) | crash: messages |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for r in results {
+        let cold = match &r.cold {
+            Ok(c) => format!(
+                "{} | {} | {}",
+                thousands(c.all_serving_ms),
+                thousands(c.election_ms as f64),
+                c.messages
+            ),
+            Err(_) => "failed | – | –".to_owned(),
+        };
+        let failover = match (&r.cold, &r.failover) {
+            (_, Ok(f)) => format!(
+                "{} | {} | {} | {} | {}",
+                thousands(f.leader_ms),
+                thousands(f.all_serving_ms),
+                thousands(f.write_ms),
+                thousands(f.election_ms as f64),
+                f.messages
+            ),
+            (Ok(_), Err(_)) => "failed | – | – | – | –".to_owned(),
+            (Err(_), Err(_)) => "not run | – | – | – | –".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {cold} | {failover} |",
+            r.alg, r.size, r.run
+        );
+    }
+    let _ = writeln!(out, "\n</details>");
 
     let failures: Vec<(&RunResult, &str, &String)> = results
         .iter()
@@ -1280,6 +1392,15 @@ mod tests {
         assert_eq!(mntr_value(text, "zk_election_count"), Some(2));
         assert_eq!(mntr_value(text, "zk_server_state"), None);
         assert_eq!(mntr_value(text, "zk_missing"), None);
+        let counters = Counters::parse(&format!("{text}zk_last_election_time_ms\t230\n"));
+        assert_eq!(
+            counters,
+            Counters {
+                messages_sent: 17,
+                elections: 2,
+                last_election_ms: 230,
+            }
+        );
     }
 
     #[test]
@@ -1302,18 +1423,28 @@ mod tests {
             run,
             cold: Ok(ColdStart {
                 all_serving_ms: 400.0 + run as f64,
+                election_ms: 210,
                 messages: 12,
             }),
             failover: Ok(Failover {
                 leader_ms: 300.0,
                 all_serving_ms: 350.0,
                 write_ms: 360.0,
+                election_ms: 250,
                 messages: 8,
             }),
         };
         let mut failed = ok(1, 2);
         failed.failover = Err("the survivors did not elect\n--- server 1: last line".to_owned());
-        let results = vec![ok(3, 1), ok(3, 2), ok(1, 1), failed];
+        let mut slow = ok(3, 2);
+        slow.failover = Ok(Failover {
+            leader_ms: 20_300.0,
+            all_serving_ms: 20_350.0,
+            write_ms: 20_360.0,
+            election_ms: 20_250,
+            messages: 80,
+        });
+        let results = vec![ok(3, 1), slow, ok(1, 1), failed];
         let facts = Facts {
             command: "cargo xtask elections --sizes 3".to_owned(),
             date: "2026-11-27 23:00 UTC".to_owned(),
@@ -1327,14 +1458,29 @@ mod tests {
         assert!(section.trim_end().ends_with(END_MARKER), "{section}");
         assert!(section.contains("`cargo xtask elections --sizes 3` on 2026-11-27"));
         assert!(
-            section.contains("| 3 FastLeaderElection (TCP) | 3 | 2/2 | 402 ms | 401–402 | 12 |"),
+            section
+                .contains("| 3 FastLeaderElection (TCP) | 3 | 2/2 | 402 ms | 401–402 | 210 | 12 |"),
             "{section}"
         );
         assert!(
             section.contains(
                 "| 1 LeaderElection (UDP) | 3 | 1/2 | 300 ms | 300–300 | 350 ms | 350–350 | \
-                 360 ms | 360–360 | 8 |"
+                 360 ms | 360–360 | 250 | 8 |"
             ),
+            "{section}"
+        );
+        assert!(
+            section.contains("electionAlg=3 with 3 servers, run 2, leader crash: 20,360 ms"),
+            "{section}"
+        );
+        assert!(
+            section.contains(
+                "| 3 | 3 | 2 | 402 | 210 | 12 | 20,300 | 20,350 | 20,360 | 20,250 | 80 |"
+            ),
+            "{section}"
+        );
+        assert!(
+            section.contains("| 1 | 3 | 2 | 402 | 210 | 12 | failed | – | – | – | – |"),
             "{section}"
         );
         assert!(section.contains("electionAlg=1, 3 servers, run 2, leader crash:"));
