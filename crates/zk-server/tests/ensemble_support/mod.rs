@@ -24,7 +24,7 @@ use zk_proto::{
 /// How long an ensemble may take to elect a leader and have every listed server serve.
 pub const ELECTION_WAIT: Duration = Duration::from_secs(90);
 /// How long one client call may take before it counts as failed.
-pub const CALL_WAIT: Duration = Duration::from_secs(10);
+pub const CALL_WAIT: Duration = Duration::from_secs(20);
 
 // ---- running at most two ensembles at a time ---------------------------------------------------
 
