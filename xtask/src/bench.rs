@@ -978,10 +978,11 @@ fn replace_section(old: &str, section: &str) -> String {
 
 // ---- `cargo xtask bench ensemble` ----------------------------------------------------------------
 
-/// First client port of our ensemble during the benchmark (+100/+200: quorum, election ports).
-const ENSEMBLE_OURS_BASE: u16 = 33181;
+/// First client port of our ensemble during the benchmark (+100/+200: quorum, election ports;
+/// all below Linux's ephemeral range, 32768.., where outgoing connections could hold them).
+const ENSEMBLE_OURS_BASE: u16 = 25181;
 /// First client port of Apache ZooKeeper's ensemble during the benchmark.
-const ENSEMBLE_APACHE_BASE: u16 = 34181;
+const ENSEMBLE_APACHE_BASE: u16 = 26181;
 /// Servers per ensemble.
 const ENSEMBLE_SIZE: usize = 3;
 /// tickTime of both ensembles (ZooKeeper's sample configuration).

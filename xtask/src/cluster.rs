@@ -545,7 +545,18 @@ impl Ensemble {
 
     pub(crate) fn log_tail(&self, sid: usize, lines: usize) -> String {
         let text = std::fs::read_to_string(self.dir(sid).join("server.log")).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
+        // Without the polling's four-letter words and the frames of a backtrace.
+        let all: Vec<&str> = text
+            .lines()
+            .filter(|line| {
+                let trimmed = line.trim_start();
+                let frame = trimmed.starts_with("at ")
+                    || trimmed
+                        .split_once(": ")
+                        .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()));
+                !line.contains("four-letter word") && !(line.starts_with(' ') && frame)
+            })
+            .collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
 
