@@ -554,7 +554,8 @@ impl Ensemble {
                     || trimmed
                         .split_once(": ")
                         .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()));
-                !line.contains("four-letter word") && !(line.starts_with(' ') && frame)
+                let noise = line.contains("four-letter word") || (line.starts_with(' ') && frame);
+                !noise
             })
             .collect();
         all[all.len().saturating_sub(lines)..].join("\n")
