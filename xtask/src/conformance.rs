@@ -242,12 +242,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     for (target, suite, outcome) in &outcomes {
         let text = match outcome {
             Ok(count) => {
-                eprintln!("  {:<7} {:<8} PASS  {count}", target.name(), suite.name());
+                eprintln!("  {:<8} {:<8} PASS  {count}", target.name(), suite.name());
                 count.clone()
             }
             Err(error) => {
                 failed += 1;
-                eprintln!("  {:<7} {:<8} FAIL  {error:#}", target.name(), suite.name());
+                eprintln!("  {:<8} {:<8} FAIL  {error:#}", target.name(), suite.name());
                 format!("{error:#}")
             }
         };
