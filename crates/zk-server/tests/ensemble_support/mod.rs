@@ -7,9 +7,9 @@
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex};
@@ -20,6 +20,7 @@ use zk_proto::{
     decode_frame, encode_frame, Acl, ConnectRequest, ConnectResponse, CreateMode, CreateRequest,
     ErrorCode, Reader, Record, ReplyHeader, Request, RequestHeader, Response, SessionId, Xid, Zxid,
 };
+use zk_storage::rng::SplitMix64;
 
 /// How long an ensemble may take to elect a leader and have every listed server serve.
 pub const ELECTION_WAIT: Duration = Duration::from_secs(90);
@@ -216,15 +217,44 @@ pub struct Ensemble {
     _slot: Slot,
 }
 
-/// Ports nothing listens on now (held briefly by listeners on port 0).
+/// Ports are drawn from here: below Linux's ephemeral range (32768..), so that the outgoing
+/// connections the tests make cannot hold a server's port while it is down between a kill and
+/// a restart, and away from the fixed ports of `cargo xtask` (12181.., 22181.., 25181..).
+const PORT_RANGE: std::ops::Range<u16> = 15_000..20_000;
+/// Ports handed out by this test binary, never handed out twice.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// `count` distinct ports on which nothing listens now (TCP and UDP: the election transports
+/// of LeaderElection and AuthFastLeaderElection are UDP).
 fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local addr").port())
-        .collect()
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut rng = SplitMix64::new(nanos ^ (u64::from(std::process::id()) << 32));
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut ports = Vec::new();
+    let span = u64::from(PORT_RANGE.end - PORT_RANGE.start);
+    for _ in 0..100_000 {
+        if ports.len() == count {
+            break;
+        }
+        let port = PORT_RANGE.start + rng.below(span) as u16;
+        if handed_out.contains(&port) {
+            continue;
+        }
+        let free = TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            handed_out.insert(port);
+            ports.push(port);
+        }
+    }
+    assert_eq!(
+        ports.len(),
+        count,
+        "not enough free ports in {PORT_RANGE:?}"
+    );
+    ports
 }
 
 impl Ensemble {
