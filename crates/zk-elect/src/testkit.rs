@@ -92,6 +92,14 @@ impl<E: Election> LocalNet<E> {
         );
     }
 
+    /// Tells `sid` now that its connection to `peer` broke (what a TCP transport reports when
+    /// `peer` crashes).
+    pub fn peer_down(&mut self, sid: Sid, peer: Sid) {
+        if self.nodes[&sid].up {
+            self.step(sid, Input::PeerDown(peer));
+        }
+    }
+
     /// Stops `sid`: it receives nothing and its timers no longer fire.
     pub fn crash(&mut self, sid: Sid) {
         let node = self.nodes.get_mut(&sid).expect("unknown sid");

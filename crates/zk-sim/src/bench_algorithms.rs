@@ -37,6 +37,7 @@ fn elect<E: Election>(
 pub fn measure<E: Election>(
     size: u64,
     factory: &dyn Fn(Sid, &QuorumVerifier) -> E,
+    connections: bool,
 ) -> (Figures, Figures) {
     let sids: Vec<Sid> = (1..=size).map(Sid).collect();
     let quorum = QuorumVerifier::majority(sids.clone()).expect("non-empty");
@@ -59,6 +60,13 @@ pub fn measure<E: Election>(
     let crash_ms = net.now().0;
     let before = net.messages_sent();
     let survivors: Vec<Sid> = sids.iter().copied().filter(|&sid| sid != leader).collect();
+    // Over TCP (FastLeaderElection) the crash breaks the leader's connections and every
+    // survivor's transport reports it; datagrams tell nobody anything.
+    if connections {
+        for &sid in &survivors {
+            net.peer_down(sid, leader);
+        }
+    }
     for &sid in &survivors {
         net.start(sid, Zxid::new(Epoch(1), 100), Epoch(1));
     }
@@ -75,11 +83,11 @@ pub fn figures(algorithm: Algorithm, size: u64) -> (Figures, Figures) {
         spec.observer = false;
     }
     match algorithm {
-        Algorithm::LeaderElection => measure(size, &le_factory(&world)),
+        Algorithm::LeaderElection => measure(size, &le_factory(&world), false),
         Algorithm::AuthFastLeaderElection => {
-            measure(size, &auth_fle_factory(&world, AuthMode::Keyed))
+            measure(size, &auth_fle_factory(&world, AuthMode::Keyed), false)
         }
-        Algorithm::FastLeaderElection => measure(size, &crate::fle_factory),
+        Algorithm::FastLeaderElection => measure(size, &crate::fle_factory, true),
     }
 }
 

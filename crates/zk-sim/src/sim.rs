@@ -118,6 +118,12 @@ enum Event {
         sid: Sid,
         incarnation: u64,
     },
+    /// A connection to a crashed server broke: its peer's transport reports it (TCP only).
+    PeerDown {
+        to: Sid,
+        to_incarnation: u64,
+        peer: Sid,
+    },
     Fault,
     Quiet,
     RoleCheck,
@@ -353,6 +359,21 @@ impl<'a, E: Election> Simulator<'a, E> {
                 };
                 self.step(to, Input::Recv { from, msg });
             }
+            Event::PeerDown {
+                to,
+                to_incarnation,
+                peer,
+            } => {
+                if self.nodes[&to].incarnation == to_incarnation
+                    && self.nodes[&to].machine.is_some()
+                {
+                    self.mix(8);
+                    self.mix(self.now_ms);
+                    self.mix(to.0);
+                    self.mix(peer.0);
+                    self.step(to, Input::PeerDown(peer));
+                }
+            }
             Event::Timer { sid, incarnation } => {
                 let node = &self.nodes[&sid];
                 if node.incarnation == incarnation
@@ -484,6 +505,17 @@ impl<'a, E: Election> Simulator<'a, E> {
             .collect();
         for peer in peers {
             self.broken.insert(pair(sid, peer));
+            // A crash closes its TCP connections: each live peer's transport notices within a
+            // network delay (a datagram transport notices nothing).
+            if !self.options.datagram && self.nodes[&peer].machine.is_some() {
+                let event = Event::PeerDown {
+                    to: peer,
+                    to_incarnation: self.nodes[&peer].incarnation,
+                    peer: sid,
+                };
+                let at = self.now_ms + self.world.network.delay_ms_max;
+                self.schedule(at, event);
+            }
         }
         self.mix(7);
         self.mix(self.now_ms);
