@@ -543,7 +543,9 @@ impl Node {
     /// Leads until Zab gives up the role; true when the server is shutting down.
     async fn lead(&mut self, shutdown: &mut watch::Receiver<bool>) -> Result<bool, ServerError> {
         self.proposed.clear();
-        while self.accepted.try_recv().is_ok() {}
+        // Links accepted while this server was still electing stay: a follower that decided
+        // first connects before its leader leads (ZooKeeper's listen backlog keeps it waiting
+        // the same way). A stale one is closed and reported as such.
         let decided = Input::ElectionDecided {
             leader: self.sid,
             state: ServerState::Leading,

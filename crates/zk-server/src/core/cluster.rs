@@ -317,7 +317,8 @@ impl Core {
             self.sessions.set_closing(session);
         }
         let cluster = self.cluster.as_mut().expect("cluster mode");
-        let sync_target = (is_sync && role == ServingRole::Leader).then_some(cluster.sync_point(self.last_zxid));
+        let sync_target =
+            (is_sync && role == ServingRole::Leader).then_some(cluster.sync_point(self.last_zxid));
         cluster
             .waiting
             .entry(session)
@@ -476,7 +477,9 @@ impl Core {
                 self.rebuild_sessions(sessions.into_iter().collect());
             }
             ToCore::TakeSnapshot { reply } => {
-                let _ = reply.send((self.last_zxid, self.tree.to_snapshot(), self.session_list()));
+                // The tree's own zxid: `last_zxid` may already name the new epoch.
+                let zxid = self.tree.last_processed_zxid();
+                let _ = reply.send((zxid, self.tree.to_snapshot(), self.session_list()));
             }
             ToCore::FromLearner { sid, msg } => self.on_learner_msg(sid, msg),
             ToCore::SyncDone {
@@ -545,6 +548,9 @@ impl Core {
         cluster.role = role;
         cluster.proposal_zxid = Zxid::new(epoch, 0);
         cluster.pending_changes.clear();
+        // Everything of earlier epochs is applied by now; like ZooKeeper, the server reports the
+        // new epoch's zxid (`srvr`, reply headers) until the first write of the epoch.
+        self.last_zxid = self.last_zxid.max(Zxid::new(epoch, 0));
         info!(?role, %epoch, last_zxid = %self.last_zxid, "serving clients");
         // Every session gets a fresh timer, as after a restart.
         let sessions = self.session_list();
@@ -654,7 +660,7 @@ impl Core {
             let sessions = self.session_list();
             let cluster = self.cluster.as_ref().expect("cluster mode");
             cluster.send(ToNode::Snapshot {
-                zxid: self.last_zxid,
+                zxid: self.tree.last_processed_zxid(),
                 tree,
                 sessions,
             });
