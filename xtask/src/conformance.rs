@@ -10,7 +10,9 @@
 //! 3.8 via `scripts/apache-zookeeper.sh`, port 22182) and `ensemble` (three `zk-server`
 //! processes in one ensemble, client ports 23181..23183, directories under
 //! `target/conformance/ensemble`; the kazoo and interop suites run against a follower's port,
-//! found with `srvr`, so that writes are forwarded to the leader). Every suite must pass against
+//! found with `srvr`, so that writes are forwarded to the leader; then five more ensembles, one
+//! per election algorithm and size (electionAlg 1, 2 and 3 with 3 and 5 servers), each serving
+//! kazoo's CRUD, session and recipe tests through a follower). Every suite must pass against
 //! Apache: that is what shows the suites assert ZooKeeper's behaviour.
 //!
 //! Options: `--only ours|apache|ensemble`, `--ensemble` (= `--only ensemble`),
@@ -36,20 +38,45 @@ const APACHE_PORT: u16 = 22182;
 /// First client port of the ensemble target (its servers use the next ones, and +100/+200 for
 /// their quorum and election ports).
 const ENSEMBLE_BASE_PORT: u16 = 23181;
-/// Servers in the ensemble target.
-const ENSEMBLE_SIZE: usize = 3;
-/// The suites that run against the ensemble target.
+/// The suites that run against the ensemble targets.
 const ENSEMBLE_SUITES: [Suite; 2] = [Suite::Kazoo, Suite::Interop];
-/// Kazoo tests that assert a standalone server (`Mode: standalone`, `zk_server_state
-/// standalone`), deselected against the ensemble's follower, which rightly says `follower`.
-/// The suite also gets `ZK_EXPECT_MODE=follower`, for when these tests learn to read it.
-const KAZOO_STANDALONE_ONLY: [&str; 5] = [
-    "test_four_letter_words.py::test_srvr_is_standalone",
-    "test_four_letter_words.py::test_stat_lists_clients",
-    "test_four_letter_words.py::test_mntr_is_tab_separated",
-    "test_four_letter_words.py::test_srvr_exact_layout",
-    "test_four_letter_words.py::test_stat_exact_layout",
+/// An ensemble target: its election algorithm and size.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct EnsembleKind {
+    election_alg: u8,
+    size: usize,
+}
+/// The main ensemble target (FastLeaderElection, 3 servers): every kazoo test and interop.
+const ENSEMBLE_MAIN: EnsembleKind = EnsembleKind {
+    election_alg: 3,
+    size: 3,
+};
+/// The other ensembles, one per election algorithm and size, serving a smaller kazoo set
+/// ([`KAZOO_SMOKE`]): every algorithm elects a leader that serves kazoo with 3 and 5 servers.
+const ENSEMBLE_OTHERS: [EnsembleKind; 5] = [
+    EnsembleKind {
+        election_alg: 3,
+        size: 5,
+    },
+    EnsembleKind {
+        election_alg: 1,
+        size: 3,
+    },
+    EnsembleKind {
+        election_alg: 1,
+        size: 5,
+    },
+    EnsembleKind {
+        election_alg: 2,
+        size: 3,
+    },
+    EnsembleKind {
+        election_alg: 2,
+        size: 5,
+    },
 ];
+/// The kazoo files the other ensembles run (CRUD, sessions, and kazoo's own recipes).
+const KAZOO_SMOKE: [&str; 3] = ["test_crud.py", "test_sessions.py", "test_recipes.py"];
 const APACHE_JAR: &str = "/usr/share/java/zookeeper.jar";
 const CLI_MT: &str = "/usr/lib/zookeeper/bin/cli_mt";
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
@@ -60,16 +87,20 @@ const STARTUP_WAIT: Duration = Duration::from_secs(90);
 enum Target {
     Ours,
     Apache,
-    /// A three-server ensemble of ours, the suites connected to a follower.
-    Ensemble,
+    /// An ensemble of ours, the suites connected to a follower.
+    Ensemble(EnsembleKind),
 }
 
 impl Target {
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
         match self {
-            Target::Ours => "ours",
-            Target::Apache => "apache",
-            Target::Ensemble => "ensemble",
+            Target::Ours => "ours".to_owned(),
+            Target::Apache => "apache".to_owned(),
+            Target::Ensemble(ENSEMBLE_MAIN) => "ensemble".to_owned(),
+            Target::Ensemble(kind) => format!(
+                "ensemble (electionAlg={}, {} servers)",
+                kind.election_alg, kind.size
+            ),
         }
     }
 }
@@ -98,6 +129,18 @@ struct Options {
     suites: Vec<Suite>,
 }
 
+/// Every ensemble target, the main one first.
+fn all_ensembles() -> Vec<Target> {
+    std::iter::once(ENSEMBLE_MAIN)
+        .chain(ENSEMBLE_OTHERS)
+        .map(Target::Ensemble)
+        .collect()
+}
+
+fn is_ensemble(target: Target) -> bool {
+    matches!(target, Target::Ensemble(_))
+}
+
 fn parse(args: &[String]) -> Result<Options> {
     let mut targets = Vec::new();
     let mut suites = Vec::new();
@@ -112,10 +155,13 @@ fn parse(args: &[String]) -> Result<Options> {
             "--only" => targets.push(match value()? {
                 "ours" => Target::Ours,
                 "apache" => Target::Apache,
-                "ensemble" => Target::Ensemble,
+                "ensemble" => {
+                    targets.extend(all_ensembles());
+                    continue;
+                }
                 other => bail!("--only takes ours|apache|ensemble, not {other:?}"),
             }),
-            "--ensemble" => targets.push(Target::Ensemble),
+            "--ensemble" => targets.extend(all_ensembles()),
             "--suite" => suites.push(match value()? {
                 "kazoo" => Suite::Kazoo,
                 "interop" => Suite::Interop,
@@ -130,7 +176,8 @@ fn parse(args: &[String]) -> Result<Options> {
         }
     }
     if targets.is_empty() {
-        targets = vec![Target::Ours, Target::Apache, Target::Ensemble];
+        targets = vec![Target::Ours, Target::Apache];
+        targets.extend(all_ensembles());
     }
     if suites.is_empty() {
         suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli, Suite::Client];
@@ -146,12 +193,15 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     let python = prerequisites(&root, &options)?;
     // A failed build fails only the runs that need it: Apache is still checked.
-    let built =
-        if options.targets.contains(&Target::Ours) || options.targets.contains(&Target::Ensemble) {
-            exec(cargo().args(["build", "-p", "zk-server", "--release"]))
-        } else {
-            Ok(())
-        };
+    let built = if options
+        .targets
+        .iter()
+        .any(|&t| t == Target::Ours || is_ensemble(t))
+    {
+        exec(cargo().args(["build", "-p", "zk-server", "--release"]))
+    } else {
+        Ok(())
+    };
     if options.suites.contains(&Suite::Interop) {
         // Compile up front so that the build does not run while a server waits; a failure
         // shows again (and is counted) when the suite runs.
@@ -167,7 +217,11 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             .suites
             .iter()
             .copied()
-            .filter(|suite| target != Target::Ensemble || ENSEMBLE_SUITES.contains(suite))
+            .filter(|suite| match target {
+                Target::Ensemble(ENSEMBLE_MAIN) => ENSEMBLE_SUITES.contains(suite),
+                Target::Ensemble(_) => *suite == Suite::Kazoo,
+                _ => true,
+            })
             .collect();
         if suites.is_empty() {
             continue;
@@ -175,7 +229,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         let mut port = match target {
             Target::Ours => OURS_PORT,
             Target::Apache => APACHE_PORT,
-            Target::Ensemble => ENSEMBLE_BASE_PORT,
+            Target::Ensemble(_) => ENSEMBLE_BASE_PORT,
         };
         eprintln!(
             "\n=== conformance: starting {} on 127.0.0.1:{port}",
@@ -183,7 +237,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
         // Guards: whichever server started is stopped when they go out of scope.
         let started = match target {
-            Target::Ours | Target::Ensemble if built.is_err() => {
+            Target::Ours | Target::Ensemble(_) if built.is_err() => {
                 Err(anyhow::anyhow!("zk-server did not build"))
             }
             Target::Ours => {
@@ -191,10 +245,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             }
             Target::Apache => ApacheServer::start(&root, &work.join("apache"), port)
                 .map(|s| (None, Some(s), None)),
-            Target::Ensemble => start_ensemble(&work.join("ensemble")).map(|(ensemble, p)| {
-                port = p;
-                (None, None, Some(ensemble))
-            }),
+            Target::Ensemble(kind) => {
+                start_ensemble(&work.join("ensemble"), kind).map(|(ensemble, p)| {
+                    port = p;
+                    (None, None, Some(ensemble))
+                })
+            }
         };
         let _guards: (Option<OurServer>, Option<ApacheServer>, Option<Ensemble>) = match started {
             Ok(guards) => guards,
@@ -221,8 +277,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 eprintln!("=== {} against {}: {error:#}", suite.name(), target.name());
                 match target {
                     Target::Ours => print_log_tail(&work.join("ours/server.log")),
-                    Target::Ensemble => {
-                        for sid in 1..=ENSEMBLE_SIZE {
+                    Target::Ensemble(kind) => {
+                        for sid in 1..=kind.size {
                             print_log_tail(&work.join(format!("ensemble/s{sid}/server.log")));
                         }
                     }
@@ -298,20 +354,19 @@ fn run_suite(
     addr: &str,
     target: Target,
 ) -> Result<String> {
-    let mut deselect = Vec::new();
-    if target == Target::Ensemble {
-        for test in KAZOO_STANDALONE_ONLY {
-            deselect.extend(["--deselect", test]);
-        }
-    }
+    // The smaller ensembles run only a few kazoo files.
+    let files: Vec<&str> = match target {
+        Target::Ensemble(kind) if kind != ENSEMBLE_MAIN => KAZOO_SMOKE.to_vec(),
+        _ => Vec::new(),
+    };
     match suite {
         Suite::Kazoo => run_counted(
             Command::new(python)
                 .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
-                .args(&deselect)
+                .args(&files)
                 .env(
                     "ZK_EXPECT_MODE",
-                    if target == Target::Ensemble {
+                    if is_ensemble(target) {
                         "follower"
                     } else {
                         "standalone"
@@ -537,10 +592,12 @@ impl Drop for OurServer {
 }
 
 /// Starts the three-server ensemble target in `dir`; returns it with a follower's client port.
-fn start_ensemble(dir: &Path) -> Result<(Ensemble, u16)> {
+fn start_ensemble(dir: &Path, kind: EnsembleKind) -> Result<(Ensemble, u16)> {
+    // A fresh directory: each ensemble target starts from empty data directories.
+    let _ = fs::remove_dir_all(dir);
     let spec = EnsembleSpec {
-        size: ENSEMBLE_SIZE,
-        election_alg: 3,
+        size: kind.size,
+        election_alg: kind.election_alg,
         base_port: ENSEMBLE_BASE_PORT,
         dir: dir.to_path_buf(),
         tick_time_ms: 2000,
