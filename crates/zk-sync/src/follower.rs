@@ -351,11 +351,13 @@ impl Zab {
             return;
         }
         let (leader, from) = (f.leader, f.acked);
-        let zxids: Vec<Zxid> = self
-            .log
+        // The log is in zxid order: find the range by binary search, not by a scan of the
+        // whole log for every durable write.
+        let start = self.log.partition_point(|e| e.zxid <= from);
+        let end = self.log.partition_point(|e| e.zxid <= persisted);
+        let zxids: Vec<Zxid> = self.log[start..end.max(start)]
             .iter()
             .map(|e| e.zxid)
-            .filter(|&z| z > from && z <= persisted)
             .collect();
         if let Some(&last) = zxids.last() {
             self.follower().acked = last;
