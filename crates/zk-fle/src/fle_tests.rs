@@ -189,14 +189,14 @@ fn looking_notifications_follow_the_round_and_vote_rules() {
             reply: false,
         },
         Case {
-            why: "same round, a worse vote changes nothing",
+            why: "same round, a worse vote changes nothing, but its sender is told ours",
             own: (5, 1),
             our_round: 1,
             incoming: (1, 5, 1, 1),
             proposal: (2, 5, 1),
             round: 1,
             broadcast: false,
-            reply: false,
+            reply: true,
         },
         Case {
             why: "same round, the same vote changes nothing",
