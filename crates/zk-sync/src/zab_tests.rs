@@ -63,7 +63,10 @@ fn compact_keeps_the_diff_window_and_uncommitted_entries() {
     assert_eq!(zab.committed_zxid(), Zxid::new(Epoch(1), 10));
     // Up to the snapshot at 5 only.
     assert_eq!(zab.compact(Zxid::new(Epoch(1), 5)), 5);
-    assert_eq!(zab.entries_after(Zxid::ZERO)[0].zxid, Zxid::new(Epoch(1), 6));
+    assert_eq!(
+        zab.entries_after(Zxid::ZERO)[0].zxid,
+        Zxid::new(Epoch(1), 6)
+    );
     // The last three stay for DIFF.
     assert_eq!(zab.compact(Zxid::new(Epoch(1), 10)), 2);
     assert_eq!(zab.entries_after(Zxid::ZERO).len(), 3);
