@@ -1,5 +1,7 @@
-//! Ensemble scenarios from ZooKeeper's bug history, with real `zk-server` processes: ephemerals
-//! of sessions that ended while a follower was down must not survive its DIFF.
+//! Ensemble scenarios with real `zk-server` processes: ephemerals of sessions that ended while a
+//! follower was down must not survive its DIFF (a ZooKeeper bug class), and an
+//! AuthFastLeaderElection ensemble with a secret elects the honest leader while a host without
+//! the secret floods its election ports with forged votes.
 
 mod ensemble_support;
 
@@ -91,4 +93,127 @@ fn ephemerals_of_sessions_that_ended_while_a_follower_was_down_are_gone_after_it
             "{path} survived on server {follower} after its DIFF"
         );
     }
+}
+
+/// A small deterministic generator for forged tags, challenges and MACs.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn mac(&mut self) -> zk_auth_fle::Mac {
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next().to_be_bytes());
+        }
+        zk_auth_fle::Mac(bytes)
+    }
+}
+
+/// Datagrams claiming to come from `from` that a host without the secret can make: a vote for
+/// `from` with a huge zxid and epoch (as a notification and as a LEADING ack), unsigned or with
+/// a random MAC.
+fn forgeries(from: u64, rng: &mut SplitMix) -> Vec<Vec<u8>> {
+    use zk_auth_fle::{AuthMessage, Body, Challenge, Tag};
+    use zk_elect::{ElectionEpoch, ServerState, Vote};
+    use zk_proto::{Epoch, Sid, Zxid};
+    let huge = Vote::new(Sid(from), Zxid(u64::MAX / 2), Epoch(1_000));
+    let notification = Body::Notification {
+        tag: Tag(rng.next()),
+        vote: huge,
+        election_epoch: ElectionEpoch(1_000),
+        challenge: Some(Challenge(rng.next())),
+    };
+    let ack = Body::Ack {
+        tag: Tag(rng.next()),
+        state: ServerState::Leading,
+        vote: huge,
+        election_epoch: ElectionEpoch(1_000),
+        challenge: Some(Challenge(rng.next())),
+    };
+    let messages = [
+        AuthMessage {
+            body: notification,
+            mac: None,
+        },
+        AuthMessage {
+            body: notification,
+            mac: Some(rng.mac()),
+        },
+        AuthMessage {
+            body: ack,
+            mac: Some(rng.mac()),
+        },
+    ];
+    messages
+        .iter()
+        .map(|msg| [from.to_be_bytes().as_slice(), &msg.encode()].concat())
+        .collect()
+}
+
+#[test]
+fn an_auth_fle_ensemble_under_forged_datagrams_elects_the_honest_leader() {
+    let seed = ensemble_support::seed("authfle-forged");
+    let spec = Spec {
+        election_alg: 2,
+        ..Spec::new(3)
+    };
+    let mut ensemble = Ensemble::start("authfle-forged", &spec);
+    let all = ensemble.sids();
+    let leader = ensemble.wait_leader(&all);
+    let mut session = Session::connect(ensemble.addr(leader)).expect("session");
+    session
+        .create("/before-the-forgeries", b"x")
+        .expect("create");
+    drop(session);
+    let survivors: Vec<u64> = all.iter().copied().filter(|&s| s != leader).collect();
+    for &sid in &survivors {
+        assert!(exists_on(&ensemble, sid, "/before-the-forgeries"));
+    }
+    // Same epoch and zxid everywhere: the survivor with the larger sid must win.
+    let honest = *survivors.iter().max().expect("survivors");
+    let forger = *survivors.iter().min().expect("survivors");
+    let targets: Vec<std::net::SocketAddr> = survivors
+        .iter()
+        .map(|&sid| {
+            std::net::SocketAddr::from(([127, 0, 0, 1], ensemble.member(sid).election_port))
+        })
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+            let mut rng = SplitMix(seed);
+            let mut sent = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for target in &targets {
+                    for datagram in forgeries(forger, &mut rng) {
+                        let _ = socket.send_to(&datagram, target);
+                        sent += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            sent
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    ensemble.kill(leader);
+    let elected = ensemble.wait_leader(&survivors);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = sender.join().expect("sender");
+    println!("authfle-forged: {sent} forged datagrams sent; server {elected} leads");
+    assert!(sent > 0);
+    assert_eq!(
+        elected, honest,
+        "the forged votes for server {forger} (huge zxid) moved the election"
+    );
+    assert!(exists_on(&ensemble, forger, "/before-the-forgeries"));
 }
