@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::util::{cargo, run as exec, workspace_root};
+use crate::report::{command_output, git_commit, machine_description, thousands};
+use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
 /// Port of our server during the benchmark.
 const OURS_PORT: u16 = 32181;
@@ -154,26 +155,8 @@ impl Default for ServersOptions {
 impl ServersOptions {
     fn parse(args: &[String]) -> Result<ServersOptions> {
         let mut options = ServersOptions::default();
-        let mut duration = None;
-        let mut warmup = None;
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            let mut value = || {
-                iter.next()
-                    .map(String::as_str)
-                    .with_context(|| format!("{flag} needs a value"))
-            };
-            match flag.as_str() {
-                "--duration-s" => duration = Some(seconds(value()?, flag)?),
-                "--warmup-s" => warmup = Some(seconds(value()?, flag)?),
-                "--quick" => options.quick = true,
-                "--only" => {
-                    options.only = Some(match value()? {
-                        "ours" => Side::Ours,
-                        "apache" | "zookeeper" => Side::Apache,
-                        other => bail!("--only wants ours or apache, got {other:?}"),
-                    })
-                }
+        let common = parse_common(args, "servers", |flag, value| {
+            match flag {
                 "--znodes" => {
                     let text = value()?;
                     options.znodes = text
@@ -188,29 +171,95 @@ impl ServersOptions {
                         })?;
                 }
                 "--no-docs" => options.write_docs = false,
-                other => {
-                    eprintln!("{USAGE}");
-                    bail!("unknown servers option {other:?}");
-                }
+                _ => return Ok(false),
             }
-        }
-        if options.quick {
-            options.duration_s = 2.0;
-            options.warmup_s = 1.0;
-        }
-        options.duration_s = duration.unwrap_or(options.duration_s);
-        options.warmup_s = warmup.unwrap_or(options.warmup_s);
-        if options.duration_s <= 0.0 {
-            bail!("--duration-s must be positive");
-        }
+            Ok(true)
+        })?;
+        options.quick = common.quick;
+        options.only = common.only;
+        (options.duration_s, options.warmup_s) =
+            common.durations(options.duration_s, options.warmup_s);
         Ok(options)
     }
 
     fn sides(&self) -> Vec<Side> {
-        match self.only {
-            Some(side) => vec![side],
-            None => vec![Side::Ours, Side::Apache],
+        sides(self.only)
+    }
+}
+
+/// The options `servers` and `ensemble` share, as given.
+#[derive(Debug, Default)]
+struct CommonOptions {
+    duration_s: Option<f64>,
+    warmup_s: Option<f64>,
+    quick: bool,
+    only: Option<Side>,
+}
+
+impl CommonOptions {
+    /// `(duration, warmup)` in seconds: as given, else 2 and 1 with `--quick`, else the defaults.
+    fn durations(&self, duration_s: f64, warmup_s: f64) -> (f64, f64) {
+        let (duration_s, warmup_s) = if self.quick {
+            (2.0, 1.0)
+        } else {
+            (duration_s, warmup_s)
+        };
+        (
+            self.duration_s.unwrap_or(duration_s),
+            self.warmup_s.unwrap_or(warmup_s),
+        )
+    }
+}
+
+/// Reads `--duration-s`, `--warmup-s`, `--quick` and `--only`; hands every other flag to
+/// `extra` (with a way to take its value), which says whether it knew it. Fails on an unknown
+/// flag (naming `command`'s options) and on a zero duration.
+fn parse_common<'a>(
+    args: &'a [String],
+    command: &str,
+    mut extra: impl FnMut(&str, &mut dyn FnMut() -> Result<&'a str>) -> Result<bool>,
+) -> Result<CommonOptions> {
+    let mut common = CommonOptions::default();
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let mut value = || {
+            iter.next()
+                .map(String::as_str)
+                .with_context(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--duration-s" => common.duration_s = Some(seconds(value()?, flag)?),
+            "--warmup-s" => common.warmup_s = Some(seconds(value()?, flag)?),
+            "--quick" => common.quick = true,
+            "--only" => {
+                common.only = Some(match value()? {
+                    "ours" => Side::Ours,
+                    "apache" | "zookeeper" => Side::Apache,
+                    other => bail!("--only wants ours or apache, got {other:?}"),
+                })
+            }
+            other => {
+                if !extra(other, &mut value)? {
+                    eprintln!("{USAGE}");
+                    bail!("unknown {command} option {other:?}");
+                }
+            }
         }
+    }
+    if common
+        .duration_s
+        .is_some_and(|duration_s| duration_s <= 0.0)
+    {
+        bail!("--duration-s must be positive");
+    }
+    Ok(common)
+}
+
+/// The sides to run: `only`, or both.
+fn sides(only: Option<Side>) -> Vec<Side> {
+    match only {
+        Some(side) => vec![side],
+        None => vec![Side::Ours, Side::Apache],
     }
 }
 
@@ -233,11 +282,21 @@ struct Cell {
     errors: u64,
 }
 
+/// The load matrix of one side: `(op, sessions)` -> the cell, or why it failed.
+type Cells = Vec<(String, u32, Result<Cell, String>)>;
+
+/// The cell of `op` x `sessions` in `cells`.
+fn find_cell<'a>(cells: &'a Cells, op: &str, sessions: u32) -> Option<&'a Result<Cell, String>> {
+    cells
+        .iter()
+        .find(|(o, s, _)| o == op && *s == sessions)
+        .map(|(_, _, cell)| cell)
+}
+
 /// Everything measured on one server.
 #[derive(Debug, Default)]
 struct SideResults {
-    /// `(op, sessions)` -> the cell, or why it failed.
-    cells: Vec<(String, u32, Result<Cell, String>)>,
+    cells: Cells,
     rss_empty_kib: Option<u64>,
     rss_loaded_kib: Option<u64>,
     populate_s: Option<f64>,
@@ -247,69 +306,90 @@ struct SideResults {
     raw: Vec<String>,
 }
 
-impl SideResults {
-    fn cell(&self, op: &str, sessions: u32) -> Option<&Result<Cell, String>> {
-        self.cells
-            .iter()
-            .find(|(o, s, _)| o == op && *s == sessions)
-            .map(|(_, _, cell)| cell)
-    }
+/// Where the release binaries and the benchmark's files are.
+struct Built {
+    release: PathBuf,
+    bench_dir: PathBuf,
+    /// The `zk-bench` binary.
+    generator: PathBuf,
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        })
-        .unwrap_or_else(|| workspace_root().join("target"))
+/// Creates `target/bench/`, builds `zk-bench` and, when `sides` has ours, `zk-server` in
+/// release (`server_failed` words the error when `zk-server` does not build), then measures the
+/// sides in turn and writes every JSON line of theirs (`raw`), each with `"side":"<side>"` in
+/// front, to `target/bench/<jsonl>`.
+fn measure_sides<T>(
+    sides: &[Side],
+    server_failed: impl FnOnce(anyhow::Error) -> anyhow::Error,
+    jsonl: &str,
+    mut measure: impl FnMut(Side, &Built) -> Result<T>,
+    raw: impl Fn(&T) -> &Vec<String>,
+) -> Result<Vec<(Side, T)>> {
+    let release = target_dir().join("release");
+    let bench_dir = target_dir().join("bench");
+    std::fs::create_dir_all(&bench_dir)?;
+    exec(cargo().args(["build", "--release", "-p", "zk-bench"]))?;
+    if sides.contains(&Side::Ours) {
+        exec(cargo().args(["build", "--release", "-p", "zk-server"])).map_err(server_failed)?;
+    }
+    let built = Built {
+        generator: release.join("zk-bench"),
+        release,
+        bench_dir,
+    };
+    let mut lines = String::new();
+    let mut all = Vec::new();
+    for &side in sides {
+        let results = measure(side, &built)?;
+        for line in raw(&results) {
+            // zk-bench's own JSON line, with the side in front.
+            let fields = line.strip_prefix('{').unwrap_or(line);
+            let _ = writeln!(lines, "{{\"side\":\"{}\",{fields}", side.name());
+        }
+        all.push((side, results));
+    }
+    std::fs::write(built.bench_dir.join(jsonl), &lines)?;
+    Ok(all)
+}
+
+/// The results of `side`, if it ran.
+fn of_side<T>(all: &[(Side, T)], side: Side) -> Option<&T> {
+    all.iter().find(|(s, _)| *s == side).map(|(_, r)| r)
 }
 
 fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
     let started = Instant::now();
-    let sides = options.sides();
-    let release = target_dir().join("release");
-    let bench_dir = target_dir().join("bench");
-    std::fs::create_dir_all(&bench_dir)?;
-
-    exec(cargo().args(["build", "--release", "-p", "zk-bench"]))?;
-    if sides.contains(&Side::Ours) {
-        let built = exec(cargo().args(["build", "--release", "-p", "zk-server"]));
-        if let Err(error) = built {
-            bail!(
-                "our zk-server does not build ({error:#}).\n\
-                 To measure Apache ZooKeeper alone: cargo xtask bench servers --only apache"
-            );
-        }
-    }
-    let generator = release.join("zk-bench");
-    let mut results_log = String::new();
-    let mut all = Vec::new();
-    for &side in &sides {
-        let results = bench_side(side, options, &release, &bench_dir, &generator).map_err(
-            |error| match side {
+    let server_failed = |error: anyhow::Error| {
+        anyhow::anyhow!(
+            "our zk-server does not build ({error:#}).\n\
+             To measure Apache ZooKeeper alone: cargo xtask bench servers --only apache"
+        )
+    };
+    let all = measure_sides(
+        &options.sides(),
+        server_failed,
+        "servers.jsonl",
+        |side, built| {
+            bench_side(
+                side,
+                options,
+                &built.release,
+                &built.bench_dir,
+                &built.generator,
+            )
+            .map_err(|error| match side {
                 Side::Ours => error.context(
                     "benchmarking our zk-server failed; to measure Apache ZooKeeper alone run \
                      `cargo xtask bench servers --only apache`",
                 ),
                 Side::Apache => error.context("benchmarking Apache ZooKeeper failed"),
-            },
-        )?;
-        for line in &results.raw {
-            // zk-bench's own JSON line, with the side in front.
-            let fields = line.strip_prefix('{').unwrap_or(line);
-            let _ = writeln!(results_log, "{{\"side\":\"{}\",{fields}", side.name());
-        }
-        all.push((side, results));
-    }
-    std::fs::write(bench_dir.join("servers.jsonl"), &results_log)?;
+            })
+        },
+        |results: &SideResults| &results.raw,
+    )?;
 
-    let ours = all.iter().find(|(s, _)| *s == Side::Ours).map(|(_, r)| r);
-    let apache = all.iter().find(|(s, _)| *s == Side::Apache).map(|(_, r)| r);
+    let ours = of_side(&all, Side::Ours);
+    let apache = of_side(&all, Side::Apache);
     let section = render_section(options, command, ours, apache);
     eprintln!("\n{section}");
     if options.write_docs {
@@ -381,24 +461,16 @@ fn bench_side(
     )?;
     for op in OPS {
         for sessions in SESSIONS {
+            let args = load_args(
+                &address,
+                op,
+                sessions,
+                (options.duration_s, options.warmup_s),
+                ["--pipeline", &options.pipeline.to_string()],
+            );
             let line = zk_bench(
                 generator,
-                &[
-                    "--server",
-                    &address,
-                    "--op",
-                    op,
-                    "--sessions",
-                    &sessions.to_string(),
-                    "--value-bytes",
-                    &VALUE_BYTES.to_string(),
-                    "--duration-s",
-                    &options.duration_s.to_string(),
-                    "--warmup-s",
-                    &options.warmup_s.to_string(),
-                    "--pipeline",
-                    &options.pipeline.to_string(),
-                ],
+                &args.iter().map(String::as_str).collect::<Vec<_>>(),
             );
             if let Ok(line) = &line {
                 results.raw.push(line.clone());
@@ -425,6 +497,36 @@ fn bench_side(
     Ok(results)
 }
 
+/// The `zk-bench` arguments of one load cell: `sessions` sessions of `op` on `address` with
+/// [`VALUE_BYTES`]-byte values for `(duration, warmup)` seconds, then `extra`.
+fn load_args(
+    address: &str,
+    op: &str,
+    sessions: u32,
+    (duration_s, warmup_s): (f64, f64),
+    extra: [&str; 2],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--server",
+        address,
+        "--op",
+        op,
+        "--sessions",
+        &sessions.to_string(),
+        "--value-bytes",
+        &VALUE_BYTES.to_string(),
+        "--duration-s",
+        &duration_s.to_string(),
+        "--warmup-s",
+        &warmup_s.to_string(),
+    ]
+    .iter()
+    .map(|arg| (*arg).to_owned())
+    .collect();
+    args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+    args
+}
+
 /// Runs `zk-bench` and returns its JSON line; its human line is echoed.
 fn zk_bench(generator: &Path, args: &[&str]) -> Result<String> {
     let output = Command::new(generator)
@@ -432,18 +534,35 @@ fn zk_bench(generator: &Path, args: &[&str]) -> Result<String> {
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("could not start {}", generator.display()))?;
+    json_line(
+        &output,
+        "  ",
+        &format!("zk-bench {}", args.join(" ")),
+        "zk-bench",
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// The JSON line of a finished `zk-bench` run; its other lines are echoed after `echo_prefix`.
+/// `failed` and `silent` name the run in the errors for a failed exit and a missing line.
+fn json_line(
+    output: &std::process::Output,
+    echo_prefix: &str,
+    failed: &str,
+    silent: &str,
+) -> Result<String, String> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in stdout.lines().filter(|line| !line.starts_with('{')) {
-        eprintln!("  {line}");
+        eprintln!("{echo_prefix}{line}");
     }
     if !output.status.success() {
-        bail!("zk-bench {} failed with {}", args.join(" "), output.status);
+        return Err(format!("{failed} failed with {}", output.status));
     }
     stdout
         .lines()
         .find(|line| line.starts_with('{'))
         .map(str::to_owned)
-        .context("zk-bench printed no JSON line")
+        .ok_or_else(|| format!("{silent} printed no JSON line"))
 }
 
 /// The number after `"key":` in a flat JSON line (`None` for null or a missing key).
@@ -726,69 +845,6 @@ fn ruok(port: u16) -> std::io::Result<bool> {
 
 // ---- the generated docs section -------------------------------------------------------------
 
-fn command_output(program: &str, args: &[&str]) -> Option<String> {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .ok()?;
-    let text = if output.stdout.is_empty() {
-        output.stderr
-    } else {
-        output.stdout
-    };
-    let text = String::from_utf8_lossy(&text);
-    let first = text.lines().next()?.trim().to_owned();
-    (!first.is_empty()).then_some(first)
-}
-
-fn machine_description() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|line| line.starts_with("model name"))
-        .and_then(|line| line.split_once(':'))
-        .map_or("unknown CPU", |(_, model)| model.trim())
-        .to_owned();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| format!(", {} GiB RAM", (kib + (1 << 19)) >> 20))
-        .unwrap_or_default();
-    format!("{cores} cores (nproc), {model}{memory}")
-}
-
-fn git_commit() -> String {
-    let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"])
-        .unwrap_or_else(|| "unknown".to_owned());
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .current_dir(workspace_root())
-        .output()
-        .map(|output| !output.stdout.is_empty())
-        .unwrap_or(false);
-    if dirty {
-        format!("{commit} (with uncommitted changes)")
-    } else {
-        commit
-    }
-}
-
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn micros(value: f64) -> String {
     if value >= 1_000.0 {
         thousands(value)
@@ -805,30 +861,34 @@ fn mib(kib: Option<u64>) -> String {
     })
 }
 
-fn render_section(
-    options: &ServersOptions,
+/// The version of Debian's `zookeeper` package.
+fn apache_version() -> String {
+    command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"], true)
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The opening of a generated section: the `begin` marker, a note that `cargo xtask bench
+/// <generator>` wrote it, a `## title`, the trial-run warning (with `quick`), then the date,
+/// machine, commit and command lines.
+fn write_opening(
+    s: &mut String,
+    begin: &str,
+    generator: &str,
+    title: Option<&str>,
+    quick: bool,
     command: &str,
-    ours: Option<&SideResults>,
-    apache: Option<&SideResults>,
-) -> String {
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
-        .unwrap_or_else(|| "unknown date".to_owned());
-    let apache_version = command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"])
-        .unwrap_or_else(|| "unknown".to_owned());
-    let java = command_output("java", &["-version"])
-        .and_then(|line| {
-            line.split('"')
-                .nth(1)
-                .map(|version| format!("OpenJDK {version}"))
-        })
-        .unwrap_or_else(|| "Java".to_owned());
-    let mut s = String::new();
-    let _ = writeln!(s, "{BEGIN_MARKER}");
+) {
+    let _ = writeln!(s, "{begin}");
     let _ = writeln!(
         s,
-        "<!-- generated by `cargo xtask bench servers`; edits between the markers are lost -->\n"
+        "<!-- generated by `cargo xtask bench {generator}`; edits between the markers are lost -->\n"
     );
-    if options.quick {
+    if let Some(title) = title {
+        let _ = writeln!(s, "## {title}\n");
+    }
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"], true)
+        .unwrap_or_else(|| "unknown date".to_owned());
+    if quick {
         let _ = writeln!(
             s,
             "**Trial run (`--quick`): cells this short only show that the tool works; \
@@ -839,6 +899,73 @@ fn render_section(
     let _ = writeln!(s, "- Machine: {}", machine_description());
     let _ = writeln!(s, "- Commit: {}", git_commit());
     let _ = writeln!(s, "- Command: `{command}`");
+}
+
+/// The load-matrix table: ops/s, ratio and latencies of both sides, every op x sessions.
+fn write_matrix(s: &mut String, ours: Option<&Cells>, apache: Option<&Cells>) {
+    let _ = writeln!(
+        s,
+        "| op | sessions | ops/s ours | ops/s ZooKeeper | ours / ZooKeeper | \
+         p50 / p99 ours (µs) | p50 / p99 ZooKeeper (µs) |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
+    for op in OPS {
+        for sessions in SESSIONS {
+            let ours_cell = ours.and_then(|cells| find_cell(cells, op, sessions));
+            let apache_cell = apache.and_then(|cells| find_cell(cells, op, sessions));
+            let rate = |cell: Option<&Result<Cell, String>>| match cell {
+                None => "not run".to_owned(),
+                Some(Err(_)) => "failed".to_owned(),
+                Some(Ok(cell)) if cell.errors > 0 => {
+                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
+                }
+                Some(Ok(cell)) => thousands(cell.ops_per_s),
+            };
+            let latency = |cell: Option<&Result<Cell, String>>| match cell {
+                Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
+                _ => "–".to_owned(),
+            };
+            let ratio = match (ours_cell, apache_cell) {
+                (Some(Ok(a)), Some(Ok(b))) if b.ops_per_s > 0.0 => {
+                    format!("{:.2}", a.ops_per_s / b.ops_per_s)
+                }
+                _ => "–".to_owned(),
+            };
+            let _ = writeln!(
+                s,
+                "| {op} | {sessions} | {} | {} | {ratio} | {} | {} |",
+                rate(ours_cell),
+                rate(apache_cell),
+                latency(ours_cell),
+                latency(apache_cell),
+            );
+        }
+    }
+}
+
+fn render_section(
+    options: &ServersOptions,
+    command: &str,
+    ours: Option<&SideResults>,
+    apache: Option<&SideResults>,
+) -> String {
+    let apache_version = apache_version();
+    let java = command_output("java", &["-version"], true)
+        .and_then(|line| {
+            line.split('"')
+                .nth(1)
+                .map(|version| format!("OpenJDK {version}"))
+        })
+        .unwrap_or_else(|| "Java".to_owned());
+    let mut s = String::new();
+    write_opening(
+        &mut s,
+        BEGIN_MARKER,
+        "servers",
+        None,
+        options.quick,
+        command,
+    );
     let _ = writeln!(
         s,
         "- Servers: our `zk-server` (release build) on 127.0.0.1:{OURS_PORT}; Apache ZooKeeper \
@@ -873,44 +1000,7 @@ fn render_section(
         durability(apache)
     );
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "| op | sessions | ops/s ours | ops/s ZooKeeper | ours / ZooKeeper | \
-         p50 / p99 ours (µs) | p50 / p99 ZooKeeper (µs) |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-    for op in OPS {
-        for sessions in SESSIONS {
-            let ours_cell = ours.and_then(|r| r.cell(op, sessions));
-            let apache_cell = apache.and_then(|r| r.cell(op, sessions));
-            let rate = |cell: Option<&Result<Cell, String>>| match cell {
-                None => "not run".to_owned(),
-                Some(Err(_)) => "failed".to_owned(),
-                Some(Ok(cell)) if cell.errors > 0 => {
-                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
-                }
-                Some(Ok(cell)) => thousands(cell.ops_per_s),
-            };
-            let latency = |cell: Option<&Result<Cell, String>>| match cell {
-                Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
-                _ => "–".to_owned(),
-            };
-            let ratio = match (ours_cell, apache_cell) {
-                (Some(Ok(a)), Some(Ok(b))) if b.ops_per_s > 0.0 => {
-                    format!("{:.2}", a.ops_per_s / b.ops_per_s)
-                }
-                _ => "–".to_owned(),
-            };
-            let _ = writeln!(
-                s,
-                "| {op} | {sessions} | {} | {} | {ratio} | {} | {} |",
-                rate(ours_cell),
-                rate(apache_cell),
-                latency(ours_cell),
-                latency(apache_cell),
-            );
-        }
-    }
+    write_matrix(&mut s, ours.map(|r| &r.cells), apache.map(|r| &r.cells));
     let _ = writeln!(s);
     let _ = writeln!(s, "| resident memory (VmRSS) | ours | ZooKeeper |");
     let _ = writeln!(s, "|---|---:|---:|");
@@ -1016,56 +1106,31 @@ impl Default for EnsembleOptions {
 impl EnsembleOptions {
     fn parse(args: &[String]) -> Result<EnsembleOptions> {
         let mut options = EnsembleOptions::default();
-        let (mut duration, mut warmup, mut runs) = (None, None, None);
-        let mut iter = args.iter();
-        while let Some(flag) = iter.next() {
-            let mut value = || {
-                iter.next()
-                    .map(String::as_str)
-                    .with_context(|| format!("{flag} needs a value"))
-            };
-            match flag.as_str() {
-                "--duration-s" => duration = Some(seconds(value()?, flag)?),
-                "--warmup-s" => warmup = Some(seconds(value()?, flag)?),
-                "--quick" => options.quick = true,
-                "--only" => {
-                    options.only = Some(match value()? {
-                        "ours" => Side::Ours,
-                        "apache" | "zookeeper" => Side::Apache,
-                        other => bail!("--only wants ours or apache, got {other:?}"),
-                    })
-                }
-                "--failover-runs" => {
-                    let text = value()?;
-                    runs = Some(text.parse().ok().filter(|&n| n > 0).with_context(|| {
-                        format!("--failover-runs wants a count >= 1, got {text:?}")
-                    })?);
-                }
-                other => {
-                    eprintln!("{USAGE}");
-                    bail!("unknown ensemble option {other:?}");
-                }
+        let mut runs = None;
+        let common = parse_common(args, "ensemble", |flag, value| {
+            if flag != "--failover-runs" {
+                return Ok(false);
             }
-        }
+            let text = value()?;
+            runs =
+                Some(text.parse().ok().filter(|&n| n > 0).with_context(|| {
+                    format!("--failover-runs wants a count >= 1, got {text:?}")
+                })?);
+            Ok(true)
+        })?;
+        options.quick = common.quick;
+        options.only = common.only;
+        (options.duration_s, options.warmup_s) =
+            common.durations(options.duration_s, options.warmup_s);
         if options.quick {
-            options.duration_s = 2.0;
-            options.warmup_s = 1.0;
             options.failover_runs = 3;
         }
-        options.duration_s = duration.unwrap_or(options.duration_s);
-        options.warmup_s = warmup.unwrap_or(options.warmup_s);
         options.failover_runs = runs.unwrap_or(options.failover_runs);
-        if options.duration_s <= 0.0 {
-            bail!("--duration-s must be positive");
-        }
         Ok(options)
     }
 
     fn sides(&self) -> Vec<Side> {
-        match self.only {
-            Some(side) => vec![side],
-            None => vec![Side::Ours, Side::Apache],
-        }
+        sides(self.only)
     }
 }
 
@@ -1081,20 +1146,11 @@ struct Failover {
 /// Everything measured on one ensemble.
 #[derive(Debug, Default)]
 struct EnsembleResults {
-    cells: Vec<(String, u32, Result<Cell, String>)>,
+    cells: Cells,
     failovers: Vec<Failover>,
     failover_error: Option<String>,
     rss_kib: Option<u64>,
     raw: Vec<String>,
-}
-
-impl EnsembleResults {
-    fn cell(&self, op: &str, sessions: u32) -> Option<&Result<Cell, String>> {
-        self.cells
-            .iter()
-            .find(|(o, s, _)| o == op && *s == sessions)
-            .map(|(_, _, cell)| cell)
-    }
 }
 
 /// Apache ZooKeeper's ensemble run by `scripts/apache-zookeeper.sh start-ensemble`.
@@ -1174,15 +1230,10 @@ impl Cluster {
     }
 
     fn pid(&self, sid: usize) -> Option<u32> {
-        let dir = match self {
-            Cluster::Ours(ensemble) => ensemble.spec.dir.clone(),
-            Cluster::Apache(apache) => apache.dir.clone(),
-        };
-        std::fs::read_to_string(dir.join(format!("s{sid}/pid")))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
+        match self {
+            Cluster::Ours(ensemble) => self_pid(&ensemble.spec.dir, sid),
+            Cluster::Apache(apache) => self_pid(&apache.dir, sid),
+        }
     }
 
     fn kill(&mut self, sid: usize) {
@@ -1296,22 +1347,13 @@ fn ensemble_cell(
             continue;
         }
         let child = Command::new(generator)
-            .args([
-                "--server",
+            .args(load_args(
                 &format!("127.0.0.1:{port}"),
-                "--op",
                 op,
-                "--sessions",
-                &share.to_string(),
-                "--value-bytes",
-                &VALUE_BYTES.to_string(),
-                "--duration-s",
-                &options.duration_s.to_string(),
-                "--warmup-s",
-                &options.warmup_s.to_string(),
-                "--root",
-                &format!("/bench-{k}"),
-            ])
+                share,
+                (options.duration_s, options.warmup_s),
+                ["--root", &format!("/bench-{k}")],
+            ))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1325,21 +1367,8 @@ fn ensemble_cell(
             .wait_with_output()
             .map_err(|error| format!("zk-bench on port {port}: {error}"))
             .and_then(|output| {
-                let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-                for line in stdout.lines().filter(|line| !line.starts_with('{')) {
-                    eprintln!("  [{port}] {line}");
-                }
-                if !output.status.success() {
-                    return Err(format!(
-                        "zk-bench on port {port} failed with {}",
-                        output.status
-                    ));
-                }
-                stdout
-                    .lines()
-                    .find(|line| line.starts_with('{'))
-                    .map(str::to_owned)
-                    .ok_or_else(|| format!("zk-bench on port {port} printed no JSON line"))
+                let name = format!("zk-bench on port {port}");
+                json_line(&output, &format!("  [{port}] "), &name, &name)
             });
         match outcome {
             Ok(line) => {
@@ -1550,42 +1579,37 @@ fn bench_ensemble_side(
 
 fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
     let started = Instant::now();
-    let sides = options.sides();
-    let release = target_dir().join("release");
-    let bench_dir = target_dir().join("bench");
-    std::fs::create_dir_all(&bench_dir)?;
-    exec(cargo().args(["build", "--release", "-p", "zk-bench"]))?;
-    if sides.contains(&Side::Ours) {
-        exec(cargo().args(["build", "--release", "-p", "zk-server"])).map_err(|error| {
-            error.context(
-                "our zk-server does not build; to measure Apache ZooKeeper alone: \
-                 cargo xtask bench ensemble --only apache",
-            )
-        })?;
-    }
-    let generator = release.join("zk-bench");
-    let mut all = Vec::new();
-    let mut jsonl = String::new();
-    for &side in &sides {
-        let results = match bench_ensemble_side(side, options, &release, &bench_dir, &generator) {
-            Ok(results) => results,
-            Err(error) => {
+    let server_failed = |error: anyhow::Error| {
+        error.context(
+            "our zk-server does not build; to measure Apache ZooKeeper alone: \
+             cargo xtask bench ensemble --only apache",
+        )
+    };
+    let all = measure_sides(
+        &options.sides(),
+        server_failed,
+        "ensemble.jsonl",
+        |side, built| {
+            let measured = bench_ensemble_side(
+                side,
+                options,
+                &built.release,
+                &built.bench_dir,
+                &built.generator,
+            );
+            Ok(measured.unwrap_or_else(|error| {
                 eprintln!("{} ensemble benchmark failed: {error:#}", side.title());
                 EnsembleResults {
                     failover_error: Some(format!("{error:#}")),
                     ..EnsembleResults::default()
                 }
-            }
-        };
-        for line in &results.raw {
-            let fields = line.strip_prefix('{').unwrap_or(line);
-            let _ = writeln!(jsonl, "{{\"side\":\"{}\",{fields}", side.name());
-        }
-        all.push((side, results));
-    }
-    std::fs::write(bench_dir.join("ensemble.jsonl"), &jsonl)?;
-    let ours = all.iter().find(|(s, _)| *s == Side::Ours).map(|(_, r)| r);
-    let apache = all.iter().find(|(s, _)| *s == Side::Apache).map(|(_, r)| r);
+            }))
+        },
+        |results: &EnsembleResults| &results.raw,
+    )?;
+    let bench_dir = target_dir().join("bench");
+    let ours = of_side(&all, Side::Ours);
+    let apache = of_side(&all, Side::Apache);
     let section = render_ensemble_section(options, command, ours, apache);
     eprintln!("\n{section}");
     let out = bench_dir.join("ensemble.md");
@@ -1615,28 +1639,16 @@ fn render_ensemble_section(
     ours: Option<&EnsembleResults>,
     apache: Option<&EnsembleResults>,
 ) -> String {
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"])
-        .unwrap_or_else(|| "unknown date".to_owned());
-    let apache_version = command_output("dpkg-query", &["-W", "-f=${Version}", "zookeeper"])
-        .unwrap_or_else(|| "unknown".to_owned());
+    let apache_version = apache_version();
     let mut s = String::new();
-    let _ = writeln!(s, "{ENSEMBLE_BEGIN}");
-    let _ = writeln!(
-        s,
-        "<!-- generated by `cargo xtask bench ensemble`; edits between the markers are lost -->\n"
+    write_opening(
+        &mut s,
+        ENSEMBLE_BEGIN,
+        "ensemble",
+        Some("Ensembles of three: ours vs Apache ZooKeeper"),
+        options.quick,
+        command,
     );
-    let _ = writeln!(s, "## Ensembles of three: ours vs Apache ZooKeeper\n");
-    if options.quick {
-        let _ = writeln!(
-            s,
-            "**Trial run (`--quick`): cells this short only show that the tool works; \
-             do not quote these figures.**\n"
-        );
-    }
-    let _ = writeln!(s, "- Date: {date}");
-    let _ = writeln!(s, "- Machine: {}", machine_description());
-    let _ = writeln!(s, "- Commit: {}", git_commit());
-    let _ = writeln!(s, "- Command: `{command}`");
     let _ = writeln!(
         s,
         "- Ensembles: {ENSEMBLE_SIZE} servers on this one machine, 127.0.0.1; our `zk-server` \
@@ -1654,44 +1666,7 @@ fn render_ensemble_section(
         options.warmup_s, options.duration_s
     );
     let _ = writeln!(s);
-    let _ = writeln!(
-        s,
-        "| op | sessions | ops/s ours | ops/s ZooKeeper | ours / ZooKeeper | \
-         p50 / p99 ours (µs) | p50 / p99 ZooKeeper (µs) |"
-    );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|");
-    for op in OPS {
-        for sessions in SESSIONS {
-            let ours_cell = ours.and_then(|r| r.cell(op, sessions));
-            let apache_cell = apache.and_then(|r| r.cell(op, sessions));
-            let rate = |cell: Option<&Result<Cell, String>>| match cell {
-                None => "not run".to_owned(),
-                Some(Err(_)) => "failed".to_owned(),
-                Some(Ok(cell)) if cell.errors > 0 => {
-                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
-                }
-                Some(Ok(cell)) => thousands(cell.ops_per_s),
-            };
-            let latency = |cell: Option<&Result<Cell, String>>| match cell {
-                Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
-                _ => "–".to_owned(),
-            };
-            let ratio = match (ours_cell, apache_cell) {
-                (Some(Ok(a)), Some(Ok(b))) if b.ops_per_s > 0.0 => {
-                    format!("{:.2}", a.ops_per_s / b.ops_per_s)
-                }
-                _ => "–".to_owned(),
-            };
-            let _ = writeln!(
-                s,
-                "| {op} | {sessions} | {} | {} | {ratio} | {} | {} |",
-                rate(ours_cell),
-                rate(apache_cell),
-                latency(ours_cell),
-                latency(apache_cell),
-            );
-        }
-    }
+    write_matrix(&mut s, ours.map(|r| &r.cells), apache.map(|r| &r.cells));
     let _ = writeln!(s);
     let failover = |r: Option<&EnsembleResults>, pick: fn(&Failover) -> f64| match r {
         None => "not run".to_owned(),
@@ -1833,6 +1808,17 @@ mod tests {
         assert!(section.contains("| get | 1 | 1,000 | not run | – | 50.0 / 200 | – |"));
         assert!(section.contains("**200 ms** (300, 100, 200)"), "{section}");
         assert!(section.contains("**150 ms** (250, 90, 150)"), "{section}");
+    }
+
+    #[test]
+    fn load_cells_pass_the_same_arguments() {
+        assert_eq!(
+            load_args("127.0.0.1:1", "set", 16, (2.0, 0.5), ["--pipeline", "4"]),
+            strings(
+                "--server 127.0.0.1:1 --op set --sessions 16 --value-bytes 100 --duration-s 2 \
+                 --warmup-s 0.5 --pipeline 4"
+            )
+        );
     }
 
     #[test]

@@ -50,15 +50,15 @@ pub(crate) struct EnsembleSpec {
 
 impl EnsembleSpec {
     pub(crate) fn client_port(&self, sid: usize) -> u16 {
-        self.base_port + sid as u16 - 1
+        client_port(self.base_port, sid)
     }
 
     pub(crate) fn quorum_port(&self, sid: usize) -> u16 {
-        self.base_port + 100 + sid as u16 - 1
+        quorum_port(self.base_port, sid)
     }
 
     pub(crate) fn election_port(&self, sid: usize) -> u16 {
-        self.base_port + 200 + sid as u16 - 1
+        election_port(self.base_port, sid)
     }
 
     /// `127.0.0.1:p1,127.0.0.1:p2,...`.
@@ -71,30 +71,75 @@ impl EnsembleSpec {
 
     /// The zoo.cfg of server `sid`.
     pub(crate) fn zoo_cfg(&self, sid: usize) -> String {
-        let data = self.dir.join(format!("s{sid}/data"));
-        let mut cfg = format!(
-            "tickTime={}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
-             clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
-             extendedTypesEnabled=true\nelectionAlg={}\n",
-            self.tick_time_ms,
-            data.display(),
-            self.client_port(sid),
-            self.election_alg
-        );
-        if self.election_alg == 2 {
-            cfg.push_str("authFleSecret=xtask-cluster-secret-0123456789\n");
-        }
-        for k in 1..=self.size {
-            let _ = writeln!(
-                cfg,
-                "server.{k}=127.0.0.1:{}:{};{}",
-                self.quorum_port(k),
-                self.election_port(k),
-                self.client_port(k)
-            );
-        }
-        cfg
+        local_zoo_cfg(&LocalZooCfg {
+            size: self.size,
+            sid,
+            base_port: self.base_port,
+            election_alg: self.election_alg,
+            tick_time_ms: self.tick_time_ms,
+            data_dir: &self.dir.join(format!("s{sid}/data")),
+            extended_types: true,
+            auth_secret: "xtask-cluster-secret-0123456789",
+        })
     }
+}
+
+/// Client port of server `sid` (1-based) of a local ensemble whose first client port is `base`.
+pub(crate) fn client_port(base_port: u16, sid: usize) -> u16 {
+    base_port + sid as u16 - 1
+}
+
+/// Quorum (Zab) port of server `sid`: 100 above its client port.
+pub(crate) fn quorum_port(base_port: u16, sid: usize) -> u16 {
+    base_port + 100 + sid as u16 - 1
+}
+
+/// Election port of server `sid`: 200 above its client port.
+pub(crate) fn election_port(base_port: u16, sid: usize) -> u16 {
+    base_port + 200 + sid as u16 - 1
+}
+
+/// What [`local_zoo_cfg`] needs to know about one server of a local ensemble.
+pub(crate) struct LocalZooCfg<'a> {
+    pub(crate) size: usize,
+    pub(crate) sid: usize,
+    pub(crate) base_port: u16,
+    pub(crate) election_alg: u8,
+    pub(crate) tick_time_ms: u32,
+    pub(crate) data_dir: &'a Path,
+    /// Whether to write `extendedTypesEnabled=true`.
+    pub(crate) extended_types: bool,
+    /// The `authFleSecret` written for electionAlg 2.
+    pub(crate) auth_secret: &'a str,
+}
+
+/// The zoo.cfg of one server of a local ensemble on 127.0.0.1 (initLimit 10, syncLimit 5, every
+/// four-letter word, ports as [`client_port`], [`quorum_port`] and [`election_port`] lay out).
+pub(crate) fn local_zoo_cfg(server: &LocalZooCfg<'_>) -> String {
+    let mut cfg = format!(
+        "tickTime={}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
+         clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n",
+        server.tick_time_ms,
+        server.data_dir.display(),
+        client_port(server.base_port, server.sid),
+    );
+    if server.extended_types {
+        cfg.push_str("extendedTypesEnabled=true\n");
+    }
+    let _ = writeln!(cfg, "electionAlg={}", server.election_alg);
+    if server.election_alg == 2 {
+        let _ = writeln!(cfg, "authFleSecret={}", server.auth_secret);
+    }
+    for k in 1..=server.size {
+        let _ = writeln!(
+            cfg,
+            "server.{k}=127.0.0.1:{}:{};{}",
+            quorum_port(server.base_port, k),
+            election_port(server.base_port, k),
+            client_port(server.base_port, k)
+        );
+    }
+    cfg
 }
 
 struct Options {
@@ -195,19 +240,8 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
 }
 
-/// The workspace's target directory (`CARGO_TARGET_DIR` or `target/`).
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|dir| {
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        })
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
+/// The workspace's target directory (kept here for the callers that name it `cluster::`).
+pub(crate) use crate::util::target_dir;
 
 // ---- four-letter words -------------------------------------------------------------------------
 
@@ -756,6 +790,42 @@ mod tests {
         assert!(parse(&strings("--size")).is_err());
         assert!(parse(&strings("--bogus 1")).is_err());
         assert_eq!(parse(&[]).unwrap().spec.size, 3);
+    }
+
+    #[test]
+    fn the_local_zoo_cfg_is_whole() {
+        let spec = EnsembleSpec {
+            size: 2,
+            election_alg: 2,
+            base_port: 20000,
+            dir: PathBuf::from("/tmp/c"),
+            tick_time_ms: 500,
+            log_filter: "warn".to_owned(),
+        };
+        assert_eq!(
+            spec.zoo_cfg(1),
+            "tickTime=500\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/c/s1/data\nclientPort=20000\n\
+             clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
+             extendedTypesEnabled=true\nelectionAlg=2\n\
+             authFleSecret=xtask-cluster-secret-0123456789\n\
+             server.1=127.0.0.1:20100:20200;20000\nserver.2=127.0.0.1:20101:20201;20001\n"
+        );
+        let plain = local_zoo_cfg(&LocalZooCfg {
+            size: 1,
+            sid: 1,
+            base_port: 21000,
+            election_alg: 3,
+            tick_time_ms: 2000,
+            data_dir: Path::new("/tmp/e/s1/data"),
+            extended_types: false,
+            auth_secret: "unused-secret-0123456789",
+        });
+        assert_eq!(
+            plain,
+            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/tmp/e/s1/data\nclientPort=21000\n\
+             clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
+             electionAlg=3\nserver.1=127.0.0.1:21100:21200;21000\n"
+        );
     }
 
     #[test]

@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::cluster::{four_letter, srvr, target_dir, JuteSession, Mode};
+use crate::report::{command_output, git_commit, machine_description, thousands};
 use crate::util::{cargo, run as exec, workspace_root};
 
 const USAGE: &str = "\
@@ -186,15 +187,15 @@ struct Layout {
 
 impl Layout {
     fn client_port(&self, sid: usize) -> u16 {
-        self.base_port + sid as u16 - 1
+        crate::cluster::client_port(self.base_port, sid)
     }
 
     fn quorum_port(&self, sid: usize) -> u16 {
-        self.base_port + 100 + sid as u16 - 1
+        crate::cluster::quorum_port(self.base_port, sid)
     }
 
     fn election_port(&self, sid: usize) -> u16 {
-        self.base_port + 200 + sid as u16 - 1
+        crate::cluster::election_port(self.base_port, sid)
     }
 
     fn server_dir(&self, sid: usize) -> PathBuf {
@@ -203,28 +204,16 @@ impl Layout {
 
     /// The zoo.cfg of server `sid`: ZooKeeper's default timing, every four-letter word.
     fn zoo_cfg(&self, sid: usize) -> String {
-        let data = self.server_dir(sid).join("data");
-        let mut cfg = format!(
-            "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\n\
-             clientPortAddress=127.0.0.1\nmaxClientCnxns=0\n4lw.commands.whitelist=*\n\
-             electionAlg={}\n",
-            data.display(),
-            self.client_port(sid),
-            self.election_alg
-        );
-        if self.election_alg == 2 {
-            let _ = writeln!(cfg, "authFleSecret={AUTH_SECRET}");
-        }
-        for k in 1..=self.size {
-            let _ = writeln!(
-                cfg,
-                "server.{k}=127.0.0.1:{}:{};{}",
-                self.quorum_port(k),
-                self.election_port(k),
-                self.client_port(k)
-            );
-        }
-        cfg
+        crate::cluster::local_zoo_cfg(&crate::cluster::LocalZooCfg {
+            size: self.size,
+            sid,
+            base_port: self.base_port,
+            election_alg: self.election_alg,
+            tick_time_ms: 2000,
+            data_dir: &self.server_dir(sid).join("data"),
+            extended_types: false,
+            auth_secret: AUTH_SECRET,
+        })
     }
 
     /// Whether every port of the layout can be bound now (TCP, and UDP for the election ports).
@@ -908,7 +897,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&root)?;
     let _watchdog = Watchdog::spawn(&root)?;
 
-    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_default();
+    let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"], false).unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|text| text.split_whitespace().next().map(str::to_owned))
@@ -974,52 +963,6 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-fn command_output(program: &str, args: &[&str]) -> Option<String> {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(workspace_root())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let first = text.lines().next()?.trim().to_owned();
-    (!first.is_empty()).then_some(first)
-}
-
-fn machine_description() -> String {
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|line| line.starts_with("model name"))
-        .and_then(|line| line.split_once(':'))
-        .map_or("unknown CPU", |(_, model)| model.trim())
-        .to_owned();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| format!(", {} GiB RAM", (kib + (1 << 19)) >> 20))
-        .unwrap_or_default();
-    format!("{cores} cores (nproc), {model}{memory}")
-}
-
-fn git_commit() -> String {
-    let commit = command_output("git", &["rev-parse", "--short=12", "HEAD"])
-        .unwrap_or_else(|| "unknown".to_owned());
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .current_dir(workspace_root())
-        .output()
-        .map(|output| !output.stdout.is_empty())
-        .unwrap_or(false);
-    if dirty {
-        format!("{commit} (with uncommitted changes)")
-    } else {
-        commit
-    }
-}
-
 // ---- the report --------------------------------------------------------------------------------
 
 /// Everything about the circumstances the section states.
@@ -1046,18 +989,6 @@ fn stats(values: &[f64]) -> Option<(f64, f64, f64)> {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     };
     Some((median, sorted[0], sorted[sorted.len() - 1]))
-}
-
-fn thousands(value: f64) -> String {
-    let digits = format!("{:.0}", value.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `median | min–max` cells of milliseconds, or `– | –` without values.

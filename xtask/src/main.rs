@@ -16,6 +16,7 @@ mod cluster;
 mod conformance;
 mod elections;
 mod loom;
+mod report;
 mod sim;
 mod tidy;
 mod util;
