@@ -5,16 +5,18 @@
 //!
 //! Timeouts are guards against hangs, never assertions about speed.
 
+mod forgery;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use forgery::{forgeries, SplitMix};
 use tokio::net::UdpSocket;
 use tokio::task::JoinHandle;
-use zk_auth_fle::{AuthMessage, Body, Challenge, Mac, Tag};
-use zk_elect::{ElectionEpoch, Outcome, QuorumVerifier, ServerState, Vote};
+use zk_elect::{Outcome, QuorumVerifier, ServerState, Vote};
 use zk_proto::{Epoch, Sid, Zxid};
 use zk_server::election::runner::ElectionRunner;
 use zk_server::ensemble::{ElectionAlg, Ensemble, Member};
@@ -22,12 +24,27 @@ use zk_server::ensemble::{ElectionAlg, Ensemble, Member};
 const GUARD: Duration = Duration::from_secs(90);
 const SECRET: &[u8] = b"a secret the honest servers share";
 
+/// A port free for both TCP and UDP now, below the ephemeral range (where the sockets of other
+/// tests, bound to port 0, could take it between this check and the runner's bind); each call
+/// moves on from the last, from a start that differs between test processes.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::AtomicU16;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        12_000 + (std::process::id() % 20) as u16 * 100,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    loop {
+        let port = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(port < 15_000, "no free port left below 15000");
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
 }
 
 fn local(port: u16) -> SocketAddr {
@@ -232,82 +249,6 @@ async fn auth_fast_leader_election_five_servers_with_an_observer() {
         None,
     )
     .await;
-}
-
-/// A small deterministic generator for the forged MACs.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn mac(&mut self) -> Mac {
-        let mut bytes = [0u8; 32];
-        for chunk in bytes.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes());
-        }
-        Mac(bytes)
-    }
-}
-
-fn datagram(from: Sid, msg: &AuthMessage) -> Vec<u8> {
-    [from.0.to_be_bytes().as_slice(), &msg.encode()].concat()
-}
-
-/// Datagrams from `from` (a sid the sender does not own) that a host without the secret can
-/// make: a self-vote with a huge zxid and a LEADING ack, unsigned or with a random MAC.
-fn forgeries(from: Sid, rng: &mut SplitMix) -> Vec<Vec<u8>> {
-    let huge = Vote::new(from, Zxid(u64::MAX / 2), Epoch(1_000));
-    let notification = Body::Notification {
-        tag: Tag(rng.next()),
-        vote: huge,
-        election_epoch: ElectionEpoch(1_000),
-        challenge: Some(Challenge(rng.next())),
-    };
-    let ack = Body::Ack {
-        tag: Tag(rng.next()),
-        state: ServerState::Leading,
-        vote: huge,
-        election_epoch: ElectionEpoch(1_000),
-        challenge: Some(Challenge(rng.next())),
-    };
-    vec![
-        datagram(
-            from,
-            &AuthMessage {
-                body: notification,
-                mac: None,
-            },
-        ),
-        datagram(
-            from,
-            &AuthMessage {
-                body: notification,
-                mac: Some(rng.mac()),
-            },
-        ),
-        datagram(
-            from,
-            &AuthMessage {
-                body: ack,
-                mac: Some(rng.mac()),
-            },
-        ),
-        datagram(
-            from,
-            &AuthMessage {
-                body: Body::ChallengeRequest {
-                    tag: Tag(rng.next()),
-                },
-                mac: None,
-            },
-        ),
-    ]
 }
 
 #[tokio::test]

@@ -4,10 +4,12 @@
 //! the secret floods its election ports with forged votes.
 
 mod ensemble_support;
+mod forgery;
 
 use std::time::{Duration, Instant};
 
 use ensemble_support::{CallError, Ensemble, Mode, Session, Spec};
+use forgery::{forgeries, SplitMix};
 use zk_proto::{Acl, CreateMode, CreateRequest, Request};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -95,68 +97,6 @@ fn ephemerals_of_sessions_that_ended_while_a_follower_was_down_are_gone_after_it
     }
 }
 
-/// A small deterministic generator for forged tags, challenges and MACs.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn mac(&mut self) -> zk_auth_fle::Mac {
-        let mut bytes = [0u8; 32];
-        for chunk in bytes.chunks_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes());
-        }
-        zk_auth_fle::Mac(bytes)
-    }
-}
-
-/// Datagrams claiming to come from `from` that a host without the secret can make: a vote for
-/// `from` with a huge zxid and epoch (as a notification and as a LEADING ack), unsigned or with
-/// a random MAC.
-fn forgeries(from: u64, rng: &mut SplitMix) -> Vec<Vec<u8>> {
-    use zk_auth_fle::{AuthMessage, Body, Challenge, Tag};
-    use zk_elect::{ElectionEpoch, ServerState, Vote};
-    use zk_proto::{Epoch, Sid, Zxid};
-    let huge = Vote::new(Sid(from), Zxid(u64::MAX / 2), Epoch(1_000));
-    let notification = Body::Notification {
-        tag: Tag(rng.next()),
-        vote: huge,
-        election_epoch: ElectionEpoch(1_000),
-        challenge: Some(Challenge(rng.next())),
-    };
-    let ack = Body::Ack {
-        tag: Tag(rng.next()),
-        state: ServerState::Leading,
-        vote: huge,
-        election_epoch: ElectionEpoch(1_000),
-        challenge: Some(Challenge(rng.next())),
-    };
-    let messages = [
-        AuthMessage {
-            body: notification,
-            mac: None,
-        },
-        AuthMessage {
-            body: notification,
-            mac: Some(rng.mac()),
-        },
-        AuthMessage {
-            body: ack,
-            mac: Some(rng.mac()),
-        },
-    ];
-    messages
-        .iter()
-        .map(|msg| [from.to_be_bytes().as_slice(), &msg.encode()].concat())
-        .collect()
-}
-
 #[test]
 fn an_auth_fle_ensemble_under_forged_datagrams_elects_the_honest_leader() {
     let seed = ensemble_support::seed("authfle-forged");
@@ -194,7 +134,7 @@ fn an_auth_fle_ensemble_under_forged_datagrams_elects_the_honest_leader() {
             let mut sent = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 for target in &targets {
-                    for datagram in forgeries(forger, &mut rng) {
+                    for datagram in forgeries(zk_proto::Sid(forger), &mut rng) {
                         let _ = socket.send_to(&datagram, target);
                         sent += 1;
                     }
