@@ -70,6 +70,10 @@ fn event_kind(kind: TreeEventKind) -> EventKind {
 impl Core {
     /// Prepares, applies and logs one write, and fires its watches.
     pub(super) fn write(&mut self, session: SessionId, cxid: i32, op: &Op) -> ApplyOutcome {
+        debug_assert!(
+            !self.is_cluster(),
+            "cluster mode applies a write only when it is committed"
+        );
         let zxid = self.next_zxid();
         let time_ms = wall_clock_ms();
         // The identities of the session's connection (none for server-generated txns).
@@ -90,6 +94,10 @@ impl Core {
 
     /// Logs and applies a txn built without prepare (failed decoding, refused opcodes).
     fn write_error(&mut self, session: SessionId, cxid: i32, code: ErrorCode) -> Zxid {
+        debug_assert!(
+            !self.is_cluster(),
+            "cluster mode applies a write only when it is committed"
+        );
         let zxid = self.next_zxid();
         self.apply_txn(session, cxid, zxid, wall_clock_ms(), Txn::Error(code));
         zxid
