@@ -42,7 +42,7 @@ impl Default for FourLetterWhitelist {
     }
 }
 
-/// One `server.N` line, kept for the cluster-mode work.
+/// One `server.N` line as written (cluster mode parses it in `crate::ensemble`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerLine {
     /// The `N` of `server.N`.
@@ -92,9 +92,9 @@ pub struct Config {
     pub reconfig_enabled: bool,
     /// `standaloneEnabled`.
     pub standalone_enabled: bool,
-    /// `initLimit` (cluster mode, kept).
+    /// `initLimit` (cluster mode).
     pub init_limit: Option<u32>,
-    /// `syncLimit` (cluster mode, kept).
+    /// `syncLimit` (cluster mode).
     pub sync_limit: Option<u32>,
     /// `electionAlg`: 1 = LeaderElection (0 is accepted as its alias), 2 =
     /// AuthFastLeaderElection, 3 = FastLeaderElection (the default). See docs/configuration.md.
@@ -103,17 +103,17 @@ pub struct Config {
     pub auth_fle_secret: Option<String>,
     /// `authFleKeyFile`: a file holding that secret (exclusive with `authFleSecret`).
     pub auth_fle_key_file: Option<PathBuf>,
-    /// `peerType` (cluster mode, kept).
+    /// `peerType` (cluster mode).
     pub peer_type: Option<String>,
-    /// `server.N` lines (cluster mode, kept).
+    /// `server.N` lines (cluster mode).
     pub servers: Vec<ServerLine>,
     /// `group.N` and `weight.N` lines (hierarchical quorums), as `(line, key, value)`.
     pub quorum_keys: Vec<(usize, String, String)>,
-    /// `autopurge.snapRetainCount` (storage, kept).
+    /// `autopurge.snapRetainCount` (storage).
     pub autopurge_snap_retain_count: u32,
-    /// `autopurge.purgeInterval` in hours, 0 = off (storage, kept).
+    /// `autopurge.purgeInterval` in hours, 0 = off (storage).
     pub autopurge_purge_interval_hours: u32,
-    /// `snapCount` (storage, kept).
+    /// `snapCount` (storage).
     pub snap_count: u32,
     /// Unknown keys, as `(line, key)`: worth a warning, never an error.
     pub unknown_keys: Vec<(usize, String)>,
