@@ -1,8 +1,8 @@
 //! zoo.cfg parsing: ZooKeeper's own Java-properties format and keys (`tickTime`, `dataDir`,
 //! `clientPort`, ...), with ZooKeeper's defaults.
 //!
-//! Keys the standalone server does not use yet (quorum, purge, snapshot keys) are parsed,
-//! validated and kept so later work can pick them up. Unknown keys are collected as warnings
+//! The ensemble keys (`server.N`, `initLimit`, `syncLimit`, `peerType`, `group.N`, `weight.N`)
+//! are kept as written here and interpreted by `crate::ensemble`. Unknown keys are collected as warnings
 //! (ZooKeeper turns them into system properties); a bad value is an error naming the key and
 //! the line.
 
