@@ -25,22 +25,29 @@ pub struct DurableTxnLog {
     store: DataStore,
 }
 
+/// The store settings of a zoo.cfg (`dataDir`, `dataLogDir`, `snapCount`, autopurge, extended
+/// types), with `seed` for the snapshot jitter, which only needs to differ between the servers
+/// of an ensemble.
+pub(crate) fn store_config(config: &Config, seed: u64) -> StoreConfig {
+    let mut store_config = StoreConfig::new(&config.data_dir, &config.data_log_dir);
+    store_config.snap_count = config.snap_count;
+    store_config.snap_retain_count = config.autopurge_snap_retain_count as usize;
+    store_config.purge_interval = match config.autopurge_purge_interval_hours {
+        0 => None,
+        hours => Some(Duration::from_secs(u64::from(hours) * 3600)),
+    };
+    store_config.tree_config = TreeConfig {
+        extended_types_enabled: config.extended_types_enabled,
+    };
+    store_config.seed = seed;
+    store_config
+}
+
 impl DurableTxnLog {
     /// Opens (creating if needed) the data directories of `config`, recovers them, and returns
     /// the log with the state to start from. Blocking.
     pub fn open(config: &Config) -> Result<(DurableTxnLog, InitialState), StorageError> {
-        let mut store_config = StoreConfig::new(&config.data_dir, &config.data_log_dir);
-        store_config.snap_count = config.snap_count;
-        store_config.snap_retain_count = config.autopurge_snap_retain_count as usize;
-        store_config.purge_interval = match config.autopurge_purge_interval_hours {
-            0 => None,
-            hours => Some(Duration::from_secs(u64::from(hours) * 3600)),
-        };
-        store_config.tree_config = TreeConfig {
-            extended_types_enabled: config.extended_types_enabled,
-        };
-        // The snapshot jitter only needs to differ between servers of an ensemble.
-        store_config.seed = u64::from(config.client_port);
+        let store_config = store_config(config, u64::from(config.client_port));
         let (store, recovered) = DataStore::open(store_config)
             .map_err(|e| StorageError::Other(format!("cannot open the data directory: {e}")))?;
         info!(

@@ -18,7 +18,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 use tracing::{debug, error, info, info_span, warn, Instrument};
 use zk_elect::{Millis, ServerState};
 use zk_proto::{Sid, Zxid};
-use zk_storage::{AppendHandle, DataStore, StoreConfig};
+use zk_storage::{AppendHandle, DataStore};
 use zk_sync::{Action, Durable, Entry, Input, Zab, ZabConfig, ZabMsg};
 use zk_tree::{TreeConfig, Txn, TxnHeader};
 
@@ -90,23 +90,11 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let sid = ensemble.my_sid;
     let span = info_span!("server", %sid);
-    let tree_config = TreeConfig {
-        extended_types_enabled: config.extended_types_enabled,
-    };
-    // Recovery reads the data directory with blocking IO.
-    let store_config = {
-        let mut c = StoreConfig::new(&config.data_dir, &config.data_log_dir);
-        c.snap_count = config.snap_count;
-        c.snap_retain_count = config.autopurge_snap_retain_count as usize;
-        c.purge_interval = match config.autopurge_purge_interval_hours {
-            0 => None,
-            hours => Some(Duration::from_secs(u64::from(hours) * 3600)),
-        };
-        c.tree_config = tree_config;
-        c.seed = sid.0;
-        c.replay_log = false;
-        c
-    };
+    // Recovery reads the data directory with blocking IO. The log is not replayed: the tail
+    // after the snapshot is applied once Zab commits it.
+    let mut store_config = crate::durable::store_config(&config, sid.0);
+    store_config.replay_log = false;
+    let tree_config = store_config.tree_config;
     let (store, recovered) = tokio::task::spawn_blocking(move || DataStore::open(store_config))
         .await
         .map_err(|e| storage("recovery task failed", e))?
