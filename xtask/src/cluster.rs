@@ -456,7 +456,7 @@ impl Ensemble {
             children: (0..spec.size).map(|_| None).collect(),
             watchdog: None,
         };
-        ensemble.watchdog = Some(ensemble.spawn_watchdog()?);
+        ensemble.watchdog = Some(spawn_watchdog(&ensemble.spec.dir, "s*/pid")?);
         for sid in 1..=spec.size {
             ensemble.start_server(sid)?;
         }
@@ -594,27 +594,6 @@ impl Ensemble {
             .collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
-
-    /// A process in its own session that kills the servers (by their pid files, checking the
-    /// command line) once this process is gone.
-    fn spawn_watchdog(&self) -> Result<Child> {
-        let script = format!(
-            "while s=$(sed 's/.*) //' /proc/{parent}/stat 2>/dev/null) && [ \"${{s%% *}}\" != Z ]; \
-             do sleep 1; done; sleep 2; \
-             for f in '{dir}'/s*/pid; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
-             if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q zk-server; then \
-             kill -9 $p; fi; rm -f \"$f\"; done",
-            parent = std::process::id(),
-            dir = self.spec.dir.display()
-        );
-        Command::new("setsid")
-            .args(["sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("start the watchdog (setsid sh)")
-    }
 }
 
 impl Drop for Ensemble {
@@ -627,6 +606,27 @@ impl Drop for Ensemble {
             let _ = watchdog.wait();
         }
     }
+}
+
+/// A process in its own session that, once this process is gone (or a zombie), kills the
+/// zk-servers whose pid files match `pid_files` under `dir` (checking their command line).
+pub(crate) fn spawn_watchdog(dir: &Path, pid_files: &str) -> Result<Child> {
+    let script = format!(
+        "while s=$(sed 's/.*) //' /proc/{parent}/stat 2>/dev/null) && [ \"${{s%% *}}\" != Z ]; \
+         do sleep 1; done; sleep 2; \
+         for f in '{dir}'/{pid_files}; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
+         if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q zk-server; then \
+         kill -9 $p; fi; rm -f \"$f\"; done",
+        parent = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the watchdog (setsid sh)")
 }
 
 /// Kills a zk-server an interrupted earlier run left in `dir` (found by its pid file).

@@ -372,21 +372,7 @@ struct Watchdog {
 
 impl Watchdog {
     fn spawn(root: &Path) -> Result<Watchdog> {
-        let script = format!(
-            "while kill -0 {parent} 2>/dev/null; do sleep 1; done; sleep 2; \
-             for f in '{dir}'/*/s*/pid; do [ -f \"$f\" ] || continue; p=$(cat \"$f\"); \
-             if tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q zk-server; then \
-             kill -9 $p; fi; rm -f \"$f\"; done",
-            parent = std::process::id(),
-            dir = root.display()
-        );
-        let child = Command::new("setsid")
-            .args(["sh", "-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("start the watchdog (setsid sh)")?;
+        let child = crate::cluster::spawn_watchdog(root, "*/s*/pid")?;
         Ok(Watchdog { child: Some(child) })
     }
 }
