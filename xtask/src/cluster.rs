@@ -630,7 +630,7 @@ pub(crate) fn spawn_watchdog(dir: &Path, pid_files: &str) -> Result<Child> {
 }
 
 /// Kills a zk-server an interrupted earlier run left in `dir` (found by its pid file).
-fn stop_leftover(dir: &Path) {
+pub(crate) fn stop_leftover(dir: &Path) {
     let Ok(pid) = std::fs::read_to_string(dir.join("pid")) else {
         return;
     };

@@ -396,16 +396,7 @@ fn stop_leftovers(root: &Path) {
             continue;
         };
         for server in servers.flatten() {
-            let pid_file = server.path().join("pid");
-            let Ok(pid) = std::fs::read_to_string(&pid_file) else {
-                continue;
-            };
-            let pid = pid.trim();
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmdline).contains("zk-server") {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-            let _ = std::fs::remove_file(pid_file);
+            crate::cluster::stop_leftover(&server.path());
         }
     }
 }
