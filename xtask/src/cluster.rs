@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::util::{cargo, run as exec, workspace_root};
+use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
 const USAGE: &str = "\
 usage: cargo xtask cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D] [--tick-ms T]
@@ -239,9 +239,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
-
-/// The workspace's target directory (kept here for the callers that name it `cluster::`).
-pub(crate) use crate::util::target_dir;
 
 // ---- four-letter words -------------------------------------------------------------------------
 

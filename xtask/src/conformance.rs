@@ -603,7 +603,7 @@ fn start_ensemble(dir: &Path, kind: EnsembleKind) -> Result<(Ensemble, u16)> {
         tick_time_ms: 2000,
         log_filter: "info".to_owned(),
     };
-    let binary = crate::cluster::target_dir().join("release/zk-server");
+    let binary = crate::util::target_dir().join("release/zk-server");
     let mut ensemble = Ensemble::start(&spec, &binary)?;
     let follower = ensemble.follower()?;
     let port = spec.client_port(follower);

@@ -44,9 +44,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cluster::{four_letter, srvr, target_dir, JuteSession, Mode};
+use crate::cluster::{four_letter, srvr, JuteSession, Mode};
 use crate::report::{command_output, git_commit, machine_description, thousands};
-use crate::util::{cargo, run as exec, workspace_root};
+use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
 const USAGE: &str = "\
 usage: cargo xtask elections [--quick] [--sizes 3,5,7,9] [--algs 1,2,3] [--runs N]
