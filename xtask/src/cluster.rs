@@ -575,21 +575,7 @@ impl Ensemble {
     }
 
     pub(crate) fn log_tail(&self, sid: usize, lines: usize) -> String {
-        let text = std::fs::read_to_string(self.dir(sid).join("server.log")).unwrap_or_default();
-        // Without the polling's four-letter words and the frames of a backtrace.
-        let all: Vec<&str> = text
-            .lines()
-            .filter(|line| {
-                let trimmed = line.trim_start();
-                let frame = trimmed.starts_with("at ")
-                    || trimmed
-                        .split_once(": ")
-                        .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()));
-                let noise = line.contains("four-letter word") || (line.starts_with(' ') && frame);
-                !noise
-            })
-            .collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        log_tail(&self.dir(sid).join("server.log"), lines)
     }
 }
 
@@ -603,6 +589,25 @@ impl Drop for Ensemble {
             let _ = watchdog.wait();
         }
     }
+}
+
+/// The last `lines` lines of a server log, without the polling's four-letter words and the
+/// frames of a backtrace.
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            let frame = trimmed.starts_with("at ")
+                || trimmed
+                    .split_once(": ")
+                    .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()));
+            let noise = line.contains("four-letter word") || (line.starts_with(' ') && frame);
+            !noise
+        })
+        .collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A process in its own session that, once this process is gone (or a zombie), kills the
@@ -847,5 +852,21 @@ mod tests {
             view.describe(&spec),
             "leader: server 2 (127.0.0.1:12182), epoch 2; serving: 1,2 (3 down)"
         );
+    }
+
+    #[test]
+    fn log_tails_leave_out_polling_and_backtrace_frames() {
+        let path = std::env::temp_dir().join(format!("xtask-log-tail-{}.log", std::process::id()));
+        std::fs::write(
+            &path,
+            "first\nsecond\nINFO four-letter word srvr\npanicked here\n   0: frame\n      at src/x.rs:1\nlast\n",
+        )
+        .unwrap();
+        let tail = log_tail(&path, 3);
+        let whole = log_tail(&path, 100);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(tail, "second\npanicked here\nlast");
+        assert_eq!(whole, "first\nsecond\npanicked here\nlast");
+        assert_eq!(log_tail(Path::new("/nonexistent/xtask/server.log"), 3), "");
     }
 }

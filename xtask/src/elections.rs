@@ -330,17 +330,6 @@ impl Ensemble {
         None
     }
 
-    fn log_tail(&self, sid: usize, lines: usize) -> String {
-        let path = self.layout.server_dir(sid).join("server.log");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        // The benchmark's own polling would fill the tail.
-        let all: Vec<&str> = text
-            .lines()
-            .filter(|line| !line.contains("four-letter word"))
-            .collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
     /// The last lines of every server's log, for a failure report.
     fn log_tails(&self) -> String {
         let mut out = String::new();
@@ -349,7 +338,10 @@ impl Ensemble {
                 out,
                 "--- server {sid} ({}/server.log):\n{}",
                 self.layout.server_dir(sid).display(),
-                self.log_tail(sid, LOG_TAIL_LINES)
+                crate::cluster::log_tail(
+                    &self.layout.server_dir(sid).join("server.log"),
+                    LOG_TAIL_LINES
+                )
             );
         }
         out
