@@ -48,9 +48,10 @@ launch() {
     org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" > "$dir/stdout.log" 2>&1 &
   echo $! > "$dir/pid"
 }
+# stop_dir DIR [SIGNAL]: signals (TERM by default) the server whose pid DIR/pid holds.
 stop_dir() {
-  local dir=$1
-  if [[ -f $dir/pid ]]; then kill "$(cat "$dir/pid")" 2>/dev/null || true; rm -f "$dir/pid"; fi
+  local dir=$1 signal=${2:-TERM}
+  if [[ -f $dir/pid ]]; then kill -s "$signal" "$(cat "$dir/pid")" 2>/dev/null || true; rm -f "$dir/pid"; fi
 }
 # wait_member DIR PORT: waits until the server answers `srvr` with a leader or follower mode.
 wait_member() {
@@ -129,7 +130,7 @@ CFG
     echo "Apache ZooKeeper server $k restarted (pid $(cat "$member/pid"))" ;;
   kill-member)
     dir=$(realpath -m "${2:?dir}"); k=${3:?member}
-    if [[ -f $dir/s$k/pid ]]; then kill -9 "$(cat "$dir/s$k/pid")" 2>/dev/null || true; rm -f "$dir/s$k/pid"; fi ;;
+    stop_dir "$dir/s$k" KILL ;;
   stop-ensemble)
     dir=$(realpath -m "${2:?dir}")
     for member in "$dir"/s*; do [[ -d $member ]] && stop_dir "$member"; done ;;
