@@ -591,7 +591,7 @@ impl Drop for OurServer {
     }
 }
 
-/// Starts the three-server ensemble target in `dir`; returns it with a follower's client port.
+/// Starts the ensemble target `kind` in `dir`; returns it with a follower's client port.
 fn start_ensemble(dir: &Path, kind: EnsembleKind) -> Result<(Ensemble, u16)> {
     // A fresh directory: each ensemble target starts from empty data directories.
     let _ = fs::remove_dir_all(dir);
