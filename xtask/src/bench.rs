@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::report::{command_output, git_commit, machine_description, thousands};
+use crate::report::{command_output, git_commit, machine_description, median, thousands};
 use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
 /// Port of our server during the benchmark.
@@ -1506,19 +1506,6 @@ fn failover_once(cluster: &mut Cluster) -> Result<Failover> {
     outcome
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
-    })
-}
-
 fn bench_ensemble_side(
     side: Side,
     options: &EnsembleOptions,
@@ -1768,9 +1755,6 @@ mod tests {
         assert_eq!(spread(1, 3), vec![1, 0, 0]);
         assert_eq!(spread(16, 3), vec![6, 5, 5]);
         assert_eq!(spread(64, 3), vec![22, 21, 21]);
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0]), Some(2.5));
-        assert_eq!(median(&mut []), None);
     }
 
     #[test]

@@ -45,7 +45,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::cluster::{four_letter, srvr, JuteSession, Mode};
-use crate::report::{command_output, git_commit, machine_description, thousands};
+use crate::report::{command_output, git_commit, machine_description, median, thousands};
 use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
 const USAGE: &str = "\
@@ -946,17 +946,8 @@ struct Facts {
 
 /// Median, minimum and maximum of some values (`None` when there are none).
 fn stats(values: &[f64]) -> Option<(f64, f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
     let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    let median = if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    };
+    let median = median(&mut sorted)?;
     Some((median, sorted[0], sorted[sorted.len() - 1]))
 }
 

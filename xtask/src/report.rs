@@ -72,6 +72,21 @@ pub(crate) fn thousands(value: f64) -> String {
     out
 }
 
+/// The median of `values` (the mean of the middle two when their number is even), `None` when
+/// empty; sorts `values` on the way.
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +96,15 @@ mod tests {
         assert_eq!(thousands(1234567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(-5.0), "0");
+    }
+
+    #[test]
+    fn medians_sort_the_values() {
+        let mut odd = [3.0, 1.0, 2.0];
+        assert_eq!(median(&mut odd), Some(2.0));
+        assert_eq!(odd, [1.0, 2.0, 3.0]);
+        assert_eq!(median(&mut [4.0, 1.0]), Some(2.5));
+        assert_eq!(median(&mut []), None);
     }
 
     #[test]
