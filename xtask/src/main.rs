@@ -7,6 +7,8 @@
 //! - `tidy`: repository conventions (crate graph, file docs, no placeholders).
 //! - `cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]`: a local ensemble of
 //!   `zk-server` processes, reporting leader changes until Ctrl-C.
+//! - `elections [--quick] [--sizes LIST] [--algs LIST] [--runs N]`: election time and messages
+//!   per algorithm and ensemble size, with real `zk-server` processes.
 //!
 //! xtask links no workspace crate: it shells out to `$CARGO`, so it compiles in seconds.
 
@@ -59,9 +61,10 @@ fn print_usage() {
            loom [filter]          loom models\n  \
            bench [...]            criterion suites and whole-server benchmarks\n  \
            conformance [...]      kazoo, zookeeper-client and C-client suites against servers\n  \
-           cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]\n  \
-                                  a local ensemble of zk-server processes (Ctrl-C stops it)\n  \
-           elections [--quick]    election time and messages per algorithm, real processes\n  \
+           cluster [--size N] [--election-alg 1|2|3] [--base-port P] [--dir D]\n                         \
+           a local ensemble of zk-server processes (Ctrl-C stops it)\n  \
+           elections [--quick] [--sizes LIST] [--algs LIST] [--runs N]\n                         \
+           election time and messages per algorithm, real processes\n  \
            tidy                   repository conventions"
     );
 }
