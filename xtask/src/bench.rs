@@ -1193,8 +1193,8 @@ impl Cluster {
             Side::Apache => {
                 let script = workspace_root().join("scripts/apache-zookeeper.sh");
                 let _ = Command::new(&script).arg("stop-ensemble").arg(dir).status();
-                for k in 0..ENSEMBLE_SIZE as u16 {
-                    let port = ENSEMBLE_APACHE_BASE + k;
+                for sid in 1..=ENSEMBLE_SIZE {
+                    let port = crate::cluster::client_port(ENSEMBLE_APACHE_BASE, sid);
                     if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok()
                     {
                         bail!("port {port} is already in use: stop whatever listens there");
@@ -1223,8 +1223,8 @@ impl Cluster {
     fn ports(&self) -> Vec<u16> {
         match self {
             Cluster::Ours(ensemble) => ensemble.ports(),
-            Cluster::Apache(_) => (0..ENSEMBLE_SIZE as u16)
-                .map(|k| ENSEMBLE_APACHE_BASE + k)
+            Cluster::Apache(_) => (1..=ENSEMBLE_SIZE)
+                .map(|sid| crate::cluster::client_port(ENSEMBLE_APACHE_BASE, sid))
                 .collect(),
         }
     }
