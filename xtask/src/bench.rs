@@ -1712,10 +1712,7 @@ fn render_ensemble_section(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
-    }
+    use crate::util::strings;
 
     #[test]
     fn servers_options() {

@@ -764,10 +764,7 @@ impl JuteSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
-    }
+    use crate::util::strings;
 
     #[test]
     fn options_and_layout() {

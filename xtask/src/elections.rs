@@ -1193,10 +1193,7 @@ fn render(options: &Options, facts: &Facts, results: &[RunResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(text: &str) -> Vec<String> {
-        text.split_whitespace().map(str::to_owned).collect()
-    }
+    use crate::util::strings;
 
     #[test]
     fn options() {

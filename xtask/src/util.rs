@@ -56,3 +56,9 @@ fn display(command: &Command) -> String {
     }
     text
 }
+
+/// The words of `text` as command-line arguments (for the tests of the option parsers).
+#[cfg(test)]
+pub(crate) fn strings(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
+}
