@@ -68,6 +68,25 @@ fn outcome(cluster: &ZabCluster, claim: Result<(), String>) -> Result<(), String
     claim
 }
 
+/// Asserts that `result` (a scenario run with a mutant) failed, naming `violation` in its error.
+fn assert_violation(result: Result<(), String>, violation: &str) {
+    assert!(
+        matches!(&result, Err(e) if e.contains(violation)),
+        "{result:?}"
+    );
+}
+
+/// Asserts that `scenario` holds as written and that `mutant` breaks it, naming `violation` in
+/// its error ("" for any error).
+fn assert_mutant_caught(
+    scenario: fn(Option<Mutant>) -> Result<(), String>,
+    mutant: Mutant,
+    violation: &str,
+) {
+    assert_eq!(scenario(None), Ok(()));
+    assert_violation(scenario(Some(mutant)), violation);
+}
+
 /// Epoch 1 (leader 1) commits w1 everywhere and w2 on 1 and 2 only (3 is cut off). Then 1 is
 /// down and 3, which lacks w2, is made to lead 2, which has it.
 fn new_leader_without_the_highest_zxid(mutant: Option<Mutant>) -> Result<(), String> {
@@ -99,10 +118,9 @@ fn a_new_leader_without_the_highest_zxid_steps_down_at_ackepoch() {
 
 #[test]
 fn a_new_leader_without_the_highest_zxid_loses_a_commit_without_the_ackepoch_check() {
-    let result = new_leader_without_the_highest_zxid(Some(Mutant::LeaderIgnoresMoreRecentLearner));
-    assert!(
-        matches!(&result, Err(e) if e.contains("NoCommittedTransactionLost")),
-        "{result:?}"
+    assert_violation(
+        new_leader_without_the_highest_zxid(Some(Mutant::LeaderIgnoresMoreRecentLearner)),
+        "NoCommittedTransactionLost",
     );
 }
 
@@ -142,31 +160,28 @@ fn crash_while_syncing(mutant: Option<Mutant>) -> Result<(), String> {
 
 #[test]
 fn a_follower_records_accepted_epoch_at_leaderinfo_and_current_epoch_only_after_sync() {
-    assert_eq!(crash_while_syncing(None), Ok(()));
-    let result = crash_while_syncing(Some(Mutant::CurrentEpochAtLeaderInfo));
-    assert!(
-        matches!(&result, Err(e) if e.contains("NoCommittedTransactionLost")),
-        "{result:?}"
+    assert_mutant_caught(
+        crash_while_syncing,
+        Mutant::CurrentEpochAtLeaderInfo,
+        "NoCommittedTransactionLost",
     );
 }
 
 #[test]
 fn newleader_is_acked_only_once_the_synced_history_is_durable() {
-    assert_eq!(crash_while_syncing(None), Ok(()));
-    let result = crash_while_syncing(Some(Mutant::AckNewLeaderBeforeDurable));
-    assert!(
-        matches!(&result, Err(e) if e.contains("NoCommittedTransactionLost")),
-        "{result:?}"
+    assert_mutant_caught(
+        crash_while_syncing,
+        Mutant::AckNewLeaderBeforeDurable,
+        "NoCommittedTransactionLost",
     );
 }
 
 #[test]
 fn a_follower_crashing_before_its_history_is_durable_keeps_its_old_current_epoch() {
-    assert_eq!(crash_while_syncing(None), Ok(()));
-    let result = crash_while_syncing(Some(Mutant::CurrentEpochBeforeDurable));
-    assert!(
-        matches!(&result, Err(e) if e.contains("NoCommittedTransactionLost")),
-        "{result:?}"
+    assert_mutant_caught(
+        crash_while_syncing,
+        Mutant::CurrentEpochBeforeDurable,
+        "NoCommittedTransactionLost",
     );
 }
 
@@ -201,9 +216,11 @@ fn proposals_committed_during_sync(mutant: Option<Mutant>) -> Result<(), String>
 
 #[test]
 fn proposals_committed_during_another_followers_sync_reach_that_follower() {
-    assert_eq!(proposals_committed_during_sync(None), Ok(()));
-    let result = proposals_committed_during_sync(Some(Mutant::NoForwardingDuringSync));
-    assert!(result.is_err(), "{result:?}");
+    assert_mutant_caught(
+        proposals_committed_during_sync,
+        Mutant::NoForwardingDuringSync,
+        "",
+    );
 }
 
 /// Epoch 1: the PROPOSAL of w1 to 3 is lost; w1 and w2 commit on 1 and 2. 1 crashes and 3 is
@@ -231,9 +248,7 @@ fn follower_with_a_gap(mutant: Option<Mutant>) -> Result<(), String> {
 
 #[test]
 fn a_follower_with_a_gap_in_its_log_never_becomes_leader() {
-    assert_eq!(follower_with_a_gap(None), Ok(()));
-    let result = follower_with_a_gap(Some(Mutant::FollowerAcceptsGaps));
-    assert!(result.is_err(), "{result:?}");
+    assert_mutant_caught(follower_with_a_gap, Mutant::FollowerAcceptsGaps, "");
 }
 
 /// 1 leads 2 and 3 with commitLogCount 2; 3 is down while w3..w6 commit, so it needs a SNAP.
@@ -282,11 +297,10 @@ fn interrupted_snap(mutant: Option<Mutant>) -> Result<(), String> {
 
 #[test]
 fn an_interrupted_snap_transfer_leaves_the_old_state_or_the_whole_snapshot() {
-    assert_eq!(interrupted_snap(None), Ok(()));
-    let result = interrupted_snap(Some(Mutant::SnapClearsLogFirst));
-    assert!(
-        matches!(&result, Err(e) if e.contains("durable history went from")),
-        "{result:?}"
+    assert_mutant_caught(
+        interrupted_snap,
+        Mutant::SnapClearsLogFirst,
+        "durable history went from",
     );
 }
 
@@ -332,7 +346,5 @@ fn cascading_leader_crashes(mutant: Option<Mutant>) -> Result<(), String> {
 
 #[test]
 fn cascading_leader_crashes_with_no_new_proposal_still_establish_a_higher_epoch() {
-    assert_eq!(cascading_leader_crashes(None), Ok(()));
-    let result = cascading_leader_crashes(Some(Mutant::EpochIgnoresLearners));
-    assert!(result.is_err(), "{result:?}");
+    assert_mutant_caught(cascading_leader_crashes, Mutant::EpochIgnoresLearners, "");
 }
