@@ -323,24 +323,7 @@ fn learner_repeats_followerinfo_until_the_leader_answers() {
     // And the leader ignores a repeated FOLLOWERINFO once the learner moved on.
     let mut leader = machine(1, &[1, 2, 3], &[], 0, 0);
     lead(&mut leader);
-    recv(
-        &mut leader,
-        1,
-        2,
-        ZabMsg::FollowerInfo {
-            accepted_epoch: Epoch(0),
-            observer: false,
-        },
-    );
-    recv(
-        &mut leader,
-        2,
-        2,
-        ZabMsg::AckEpoch {
-            current_epoch: Some(Epoch(0)),
-            last_zxid: Zxid::ZERO,
-        },
-    );
+    discover_fresh_follower(&mut leader, 2);
     let out = recv(
         &mut leader,
         3,

@@ -183,24 +183,7 @@ fn observers_join_late_and_learn_commits_by_inform() {
     let quorum = QuorumVerifier::majority([Sid(1), Sid(2), Sid(3)]).unwrap();
     let mut leader = Zab::new(ZabConfig::new(Sid(1), quorum.clone()), Durable::default());
     lead(&mut leader);
-    recv(
-        &mut leader,
-        1,
-        2,
-        ZabMsg::FollowerInfo {
-            accepted_epoch: Epoch(0),
-            observer: false,
-        },
-    );
-    recv(
-        &mut leader,
-        2,
-        2,
-        ZabMsg::AckEpoch {
-            current_epoch: Some(Epoch(0)),
-            last_zxid: Zxid::ZERO,
-        },
-    );
+    discover_fresh_follower(&mut leader, 2);
     recv(&mut leader, 3, 2, ZabMsg::Ack { zxid: z(1, 0) });
     assert!(leader.can_propose());
     // Observer 4 arrives after the epoch is fixed: LEADERINFO at once.
@@ -311,24 +294,7 @@ fn leader_disconnects_a_follower_whose_acks_lag_more_than_sync_limit() {
     let mut leader = Zab::new(ZabConfig::new(Sid(1), quorum), Durable::default());
     lead(&mut leader);
     for sid in [2, 3] {
-        recv(
-            &mut leader,
-            1,
-            sid,
-            ZabMsg::FollowerInfo {
-                accepted_epoch: Epoch(0),
-                observer: false,
-            },
-        );
-        recv(
-            &mut leader,
-            2,
-            sid,
-            ZabMsg::AckEpoch {
-                current_epoch: Some(Epoch(0)),
-                last_zxid: Zxid::ZERO,
-            },
-        );
+        discover_fresh_follower(&mut leader, sid);
         recv(&mut leader, 3, sid, ZabMsg::Ack { zxid: z(1, 0) });
     }
     step(&mut leader, 10, Input::Propose(b"x".to_vec()));

@@ -84,6 +84,29 @@ pub(crate) fn lead(zab: &mut Zab) -> Vec<Action> {
     )
 }
 
+/// A fresh follower `sid` (empty log, epochs 0) goes through discovery with `leader`:
+/// FOLLOWERINFO at time 1, ACKEPOCH at time 2. Returns the leader's answer to the ACKEPOCH.
+pub(crate) fn discover_fresh_follower(leader: &mut Zab, sid: u64) -> Vec<Action> {
+    recv(
+        leader,
+        1,
+        sid,
+        ZabMsg::FollowerInfo {
+            accepted_epoch: Epoch(0),
+            observer: false,
+        },
+    );
+    recv(
+        leader,
+        2,
+        sid,
+        ZabMsg::AckEpoch {
+            current_epoch: Some(Epoch(0)),
+            last_zxid: Zxid::ZERO,
+        },
+    )
+}
+
 pub(crate) fn is_looking(out: &[Action]) -> bool {
     out.iter().any(|a| matches!(a, Action::GoLooking { .. }))
 }
