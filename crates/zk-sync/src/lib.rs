@@ -6,8 +6,8 @@
 //! write ([`Input::Persisted`]), timer ([`Input::Tick`], at [`Zab::deadline`]) and broken
 //! connection ([`Input::PeerDown`]). The machine appends [`Action`]s the host executes in order:
 //! packets to send, history and epoch writes, commits, [`Action::Disconnect`] of a lagging
-//! follower, and finally [`Action::GoLooking`] when the role is lost. Transactions are opaque bytes with a zxid; the machine never reads a
-//! clock, sleeps, spawns or touches a socket.
+//! follower, and finally [`Action::GoLooking`] when the role is lost. Transactions are opaque
+//! bytes with a zxid; the machine never reads a clock, sleeps, spawns or touches a socket.
 //!
 //! The rules follow ZooKeeper 3.9 (`Leader`, `LearnerHandler`, `Learner`, `Follower`):
 //! - discovery: FOLLOWERINFO, LEADERINFO with an epoch above every acceptedEpoch of a quorum,
