@@ -11,7 +11,7 @@
 use std::fmt::Write;
 
 use zk_elect::testkit::LocalNet;
-use zk_elect::{Millis, QuorumVerifier};
+use zk_elect::{Election, Millis, QuorumVerifier};
 use zk_fle::{FastLeaderElection, FleConfig};
 use zk_proto::{Epoch, Sid, Zxid};
 
@@ -29,6 +29,13 @@ pub struct Figures {
     pub messages: u64,
 }
 
+impl std::fmt::Display for Figures {
+    /// `ms / messages`, as the benchmark tables print one election.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} / {}", self.elapsed_ms, self.messages)
+    }
+}
+
 fn cluster(size: u64) -> LocalNet<FastLeaderElection> {
     let sids: Vec<Sid> = (1..=size).map(Sid).collect();
     let quorum = QuorumVerifier::majority(sids.clone()).expect("non-empty");
@@ -44,8 +51,10 @@ fn cluster(size: u64) -> LocalNet<FastLeaderElection> {
     LocalNet::new(machines, sids, DELAY_MS)
 }
 
-fn run(
-    net: &mut LocalNet<FastLeaderElection>,
+/// Runs `net` until every server of `sids` decided; the figures count from `start_ms` and from
+/// `messages_before` messages sent.
+pub(crate) fn run<E: Election>(
+    net: &mut LocalNet<E>,
     sids: &[Sid],
     start_ms: u64,
     messages_before: u64,
@@ -148,8 +157,8 @@ pub fn report() -> String {
         let _ = writeln!(
             text,
             "{size:>7} | {:>16} | {:>16} | {cold_staggered:>26} | {crash_staggered:>26}",
-            format!("{} / {}", cold.elapsed_ms, cold.messages),
-            format!("{} / {}", crash.elapsed_ms, crash.messages),
+            cold.to_string(),
+            crash.to_string(),
         );
     }
     text

@@ -10,28 +10,12 @@
 use std::fmt::Write;
 
 use zk_elect::testkit::LocalNet;
-use zk_elect::{Election, Millis, QuorumVerifier};
+use zk_elect::{Election, QuorumVerifier};
 use zk_proto::{Epoch, Sid, Zxid};
 
 use crate::algorithms::{auth_fle_factory, le_factory, Algorithm, AuthMode};
-use crate::bench::{Figures, DELAY_MS};
+use crate::bench::{run, Figures, DELAY_MS};
 use crate::world::World;
-
-fn elect<E: Election>(
-    net: &mut LocalNet<E>,
-    sids: &[Sid],
-    start_ms: u64,
-    messages_before: u64,
-) -> Figures {
-    let decided = net.run_until(Millis(start_ms + 600_000), |net| {
-        sids.iter().all(|&sid| net.outcome(sid).is_some())
-    });
-    assert!(decided, "a lossless network always elects");
-    Figures {
-        elapsed_ms: net.now().since(Millis(start_ms)),
-        messages: net.messages_sent() - messages_before,
-    }
-}
 
 /// Cold start, then a leader crash, for `size` servers built by `factory`.
 pub fn measure<E: Election>(
@@ -49,7 +33,7 @@ pub fn measure<E: Election>(
     for &sid in &sids {
         net.start(sid, Zxid::ZERO, Epoch(0));
     }
-    let cold = elect(&mut net, &sids, 0, 0);
+    let cold = run(&mut net, &sids, 0, 0);
     net.run_to(net.now() + 1_000);
     let leader = sids
         .iter()
@@ -70,7 +54,7 @@ pub fn measure<E: Election>(
     for &sid in &survivors {
         net.start(sid, Zxid::new(Epoch(1), 100), Epoch(1));
     }
-    let crash = elect(&mut net, &survivors, crash_ms, before);
+    let crash = run(&mut net, &survivors, crash_ms, before);
     (cold, crash)
 }
 
@@ -115,8 +99,8 @@ pub fn report() -> String {
                 text,
                 "{:>9} | {size:>7} | {:>16} | {:>16}",
                 algorithm.name(),
-                format!("{} / {}", cold.elapsed_ms, cold.messages),
-                format!("{} / {}", crash.elapsed_ms, crash.messages),
+                cold.to_string(),
+                crash.to_string(),
             );
         }
     }
