@@ -55,9 +55,16 @@ pub(crate) struct LeaderState {
     pub(crate) newleader_ackers: BTreeSet<Sid>,
     pub(crate) established: bool,
     /// Proposals not yet committed, with the voters that ACKed them.
-    pub(crate) outstanding: BTreeMap<Zxid, BTreeSet<Sid>>,
-    /// When each outstanding proposal was made (for the per-learner ACK lag check).
-    pub(crate) proposed_at: BTreeMap<Zxid, Millis>,
+    pub(crate) outstanding: BTreeMap<Zxid, Outstanding>,
+}
+
+/// A proposal not yet committed.
+#[derive(Debug)]
+pub(crate) struct Outstanding {
+    /// The voters that ACKed it.
+    pub(crate) ackers: BTreeSet<Sid>,
+    /// When it was made (for the per-learner ACK lag check).
+    pub(crate) proposed_at: Millis,
 }
 
 impl Zab {
@@ -90,7 +97,6 @@ impl Zab {
             newleader_ackers: BTreeSet::new(),
             established: false,
             outstanding: BTreeMap::new(),
-            proposed_at: BTreeMap::new(),
         }));
         self.try_fix_epoch(out);
     }
@@ -487,8 +493,13 @@ impl Zab {
             }],
             out,
         );
-        self.leader().outstanding.insert(zxid, BTreeSet::new());
-        self.leader().proposed_at.insert(zxid, now);
+        self.leader().outstanding.insert(
+            zxid,
+            Outstanding {
+                ackers: BTreeSet::new(),
+                proposed_at: now,
+            },
+        );
         for to in self.forwarding(false) {
             out.push(Action::Send {
                 to,
@@ -504,8 +515,8 @@ impl Zab {
         if !self.config.quorum.is_voter(from) {
             return;
         }
-        if let Some(ackers) = self.leader().outstanding.get_mut(&zxid) {
-            ackers.insert(from);
+        if let Some(proposal) = self.leader().outstanding.get_mut(&zxid) {
+            proposal.ackers.insert(from);
             self.try_commit(out);
         }
     }
@@ -520,8 +531,8 @@ impl Zab {
     /// `tryToCommit`: commit outstanding proposals in zxid order while each has a quorum of
     /// ACKs (the leader's own counts once the proposal is durable here).
     fn try_commit(&mut self, out: &mut Vec<Action>) {
-        while let Some((&zxid, ackers)) = self.leader_ref().outstanding.first_key_value() {
-            let mut ackers = ackers.clone();
+        while let Some((&zxid, proposal)) = self.leader_ref().outstanding.first_key_value() {
+            let mut ackers = proposal.ackers.clone();
             let me = self.sid();
             if self.persisted >= zxid {
                 ackers.insert(me);
@@ -532,7 +543,6 @@ impl Zab {
                 return;
             }
             self.leader().outstanding.pop_first();
-            self.leader().proposed_at.remove(&zxid);
             debug!(sid = %self.sid(), %zxid, "leader: COMMIT");
             self.commit_to(zxid, out);
             for to in self.forwarding(false) {
@@ -579,11 +589,9 @@ impl Zab {
             .iter()
             .filter(|(_, x)| !x.observer && x.stage >= Stage::AckedNewLeader)
             .filter(|(&sid, _)| {
-                l.outstanding.iter().any(|(zxid, ackers)| {
-                    !ackers.contains(&sid)
-                        && l.proposed_at
-                            .get(zxid)
-                            .is_some_and(|&at| now.since(at) > sync_limit_ms)
+                l.outstanding.values().any(|proposal| {
+                    !proposal.ackers.contains(&sid)
+                        && now.since(proposal.proposed_at) > sync_limit_ms
                 })
             })
             .map(|(&sid, _)| sid)
