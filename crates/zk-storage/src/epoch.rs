@@ -55,25 +55,31 @@ pub fn read_epoch_file(fs: &dyn FileSystem, path: &Path) -> Result<Option<Epoch>
 pub fn write_epoch_file(fs: &dyn FileSystem, dir: &Path, name: &str, epoch: Epoch) -> Result<()> {
     let path = dir.join(name);
     let tmp: PathBuf = dir.join(format!("{name}.tmp"));
-    let written = fs
-        .create(&tmp)
-        .map_err(|e| StorageError::io("create", &tmp, &e))
-        .and_then(|mut file| {
-            file.write_at(0, epoch.0.to_string().as_bytes())
-                .map_err(|e| StorageError::io("write", &tmp, &e))?;
-            file.sync_data()
-                .map_err(|e| StorageError::io("sync", &tmp, &e))
-        });
-    if let Err(error) = written {
-        let _ = fs.remove(&tmp);
-        return Err(error);
-    }
+    write_synced(fs, &tmp, epoch.0.to_string().as_bytes())?;
     fs.rename(&tmp, &path)
         .map_err(|e| StorageError::io("rename", &tmp, &e))?;
     fs.sync_dir(dir)
         .map_err(|e| StorageError::io("sync", dir, &e))?;
     info!(path = %path.display(), %epoch, "epoch written");
     Ok(())
+}
+
+/// Creates `tmp` holding `bytes` and syncs it; on failure removes what was written, so that no
+/// partial file is left behind.
+pub(crate) fn write_synced(fs: &dyn FileSystem, tmp: &Path, bytes: &[u8]) -> Result<()> {
+    let written = fs
+        .create(tmp)
+        .map_err(|e| StorageError::io("create", tmp, &e))
+        .and_then(|mut file| {
+            file.write_at(0, bytes)
+                .map_err(|e| StorageError::io("write", tmp, &e))?;
+            file.sync_data()
+                .map_err(|e| StorageError::io("sync", tmp, &e))
+        });
+    if written.is_err() {
+        let _ = fs.remove(tmp);
+    }
+    written
 }
 
 #[cfg(test)]

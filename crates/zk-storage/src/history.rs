@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 use zk_proto::Zxid;
 
+use crate::epoch::write_synced;
 use crate::error::{Result, StorageError};
 use crate::format::{self, SegmentEnd};
 use crate::fs::FileSystem;
@@ -23,6 +24,18 @@ struct Removal {
     zxid: Zxid,
     path: PathBuf,
     dir: PathBuf,
+}
+
+/// The removals of `files` (zxid and path, as listed by [`list_dir`]) of the directory `dir`.
+fn removals_of<'a>(
+    files: impl IntoIterator<Item = &'a (Zxid, PathBuf)> + 'a,
+    dir: &'a Path,
+) -> impl Iterator<Item = Removal> + 'a {
+    files.into_iter().map(move |(zxid, path)| Removal {
+        zxid: *zxid,
+        path: path.clone(),
+        dir: dir.to_path_buf(),
+    })
 }
 
 /// What truncating the log after a zxid changes, computed before anything is changed.
@@ -73,27 +86,10 @@ pub(crate) fn plan_truncate(
             None => "there is no snapshot".to_owned(),
         }));
     };
-    let mut removals: Vec<Removal> = listing
-        .snapshots
-        .iter()
-        .filter(|(snapshot_zxid, _)| *snapshot_zxid > zxid)
-        .map(|(snapshot_zxid, path)| Removal {
-            zxid: *snapshot_zxid,
-            path: path.clone(),
-            dir: snap_dir.to_path_buf(),
-        })
-        .collect();
-    removals.extend(
-        listing
-            .logs
-            .iter()
-            .filter(|(first, _)| *first > zxid)
-            .map(|(first, path)| Removal {
-                zxid: *first,
-                path: path.clone(),
-                dir: log_dir.to_path_buf(),
-            }),
-    );
+    let newer = |(file_zxid, _): &&(Zxid, PathBuf)| *file_zxid > zxid;
+    let mut removals: Vec<Removal> =
+        removals_of(listing.snapshots.iter().filter(newer), snap_dir).collect();
+    removals.extend(removals_of(listing.logs.iter().filter(newer), log_dir));
     let kept: Vec<(Zxid, PathBuf)> = listing
         .logs
         .iter()
@@ -247,39 +243,15 @@ pub(crate) fn install_snapshot(
     let listing = list_dir(fs, snap_dir, log_dir).map_err(unchanged)?;
     let path = snap_dir.join(format::snapshot_name(zxid));
     let tmp = snap_dir.join(format!("{}.tmp", format::snapshot_name(zxid)));
-    let written = fs
-        .create(&tmp)
-        .map_err(|e| StorageError::io("create", &tmp, &e))
-        .and_then(|mut file| {
-            file.write_at(0, bytes)
-                .map_err(|e| StorageError::io("write", &tmp, &e))?;
-            file.sync_data()
-                .map_err(|e| StorageError::io("sync", &tmp, &e))
-        });
-    if let Err(error) = written {
-        let _ = fs.remove(&tmp);
-        return Err(unchanged(error));
-    }
-    let mut removals: Vec<Removal> = listing
-        .logs
-        .iter()
-        .map(|(first, path)| Removal {
-            zxid: *first,
-            path: path.clone(),
-            dir: log_dir.to_path_buf(),
-        })
-        .collect();
-    removals.extend(
+    write_synced(fs, &tmp, bytes).map_err(unchanged)?;
+    let mut removals: Vec<Removal> = removals_of(&listing.logs, log_dir).collect();
+    removals.extend(removals_of(
         listing
             .snapshots
             .iter()
-            .filter(|(snapshot_zxid, _)| *snapshot_zxid > zxid)
-            .map(|(snapshot_zxid, path)| Removal {
-                zxid: *snapshot_zxid,
-                path: path.clone(),
-                dir: snap_dir.to_path_buf(),
-            }),
-    );
+            .filter(|(snapshot_zxid, _)| *snapshot_zxid > zxid),
+        snap_dir,
+    ));
     removals.sort_by_key(|removal| std::cmp::Reverse(removal.zxid));
     remove_in_order(fs, &removals).map_err(changed)?;
     fs.rename(&tmp, &path)
