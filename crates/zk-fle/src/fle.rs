@@ -174,12 +174,7 @@ impl FastLeaderElection {
         let msg = self.proposal_notification();
         trace!(sid = %self.config.sid, vote = %msg.vote(), round = %self.logical_clock, "sending notifications");
         out.push(Action::Broadcast(msg));
-        if let Some(proposal) = self.proposal.filter(|_| self.is_participant()) {
-            let own = Backer {
-                state: ServerState::Looking,
-                vote: proposal,
-                election_epoch: self.logical_clock,
-            };
+        if let Some(own) = self.proposal_backer().filter(|_| self.is_participant()) {
             self.recv_set.insert(self.config.sid, own);
         }
     }
@@ -282,6 +277,11 @@ impl FastLeaderElection {
             debug!(sid = %self.config.sid, %from, leader = %n.leader, "vote for a non-voter: ignored");
             return;
         }
+        let backer = Backer {
+            state: n.state,
+            vote: n.vote(),
+            election_epoch: n.election_epoch,
+        };
         if self.finalize_at.is_some() {
             if self.beats(n.vote(), self.proposal) {
                 // A better vote arrived during the finalize wait: the election goes on.
@@ -291,28 +291,16 @@ impl FastLeaderElection {
                 // towards ending it early. (Only such a vote is recorded: replacing an agreeing
                 // vote with a worse one would shrink the quorum the wait started with; the
                 // simulator caught that.)
-                let backer = Backer {
-                    state: n.state,
-                    vote: n.vote(),
-                    election_epoch: n.election_epoch,
-                };
-                let target = self.proposal.map(|vote| Backer {
-                    state: ServerState::Looking,
-                    vote,
-                    election_epoch: self.logical_clock,
-                });
-                if target.is_some_and(|target| same_vote(&backer, &target)) {
+                if self
+                    .proposal_backer()
+                    .is_some_and(|target| same_vote(&backer, &target))
+                {
                     self.recv_set.insert(from, backer);
                 }
                 self.finalize_at = Some(self.finalize_deadline(now));
                 return;
             }
         }
-        let backer = Backer {
-            state: n.state,
-            vote: n.vote(),
-            election_epoch: n.election_epoch,
-        };
         match n.state {
             ServerState::Looking => self.on_looking_vote(now, from, backer, out),
             ServerState::Following | ServerState::Leading => {
@@ -373,19 +361,23 @@ impl FastLeaderElection {
         self.check_looking_quorum(now);
     }
 
+    /// Our proposal as a LOOKING vote of the current round: what agreeing votes must equal.
+    fn proposal_backer(&self) -> Option<Backer> {
+        self.proposal.map(|vote| Backer {
+            state: ServerState::Looking,
+            vote,
+            election_epoch: self.logical_clock,
+        })
+    }
+
     /// When the finalize wait of a quorum agreeing on our proposal ends: `finalizeWait` from
     /// now, or now when every voter whose connection is up has voted for the proposal in this
     /// round (nothing better can arrive but from a server that is down, which may as well come
     /// back after the decision; Zab's discovery still makes a leader that meets a more recent
     /// learner step down). This is where a failover beats ZooKeeper's fixed 200 ms.
     fn finalize_deadline(&self, now: Millis) -> Millis {
-        let Some(proposal) = self.proposal else {
+        let Some(target) = self.proposal_backer() else {
             return now + self.config.finalize_wait_ms;
-        };
-        let target = Backer {
-            state: ServerState::Looking,
-            vote: proposal,
-            election_epoch: self.logical_clock,
         };
         let all_live_agree = self.config.quorum.voters().iter().all(|&voter| {
             voter == self.config.sid
@@ -404,17 +396,13 @@ impl FastLeaderElection {
 
     /// Starts the finalize wait when a quorum of this round's votes equals our proposal.
     fn check_looking_quorum(&mut self, now: Millis) {
-        let Some(proposal) = self.proposal else {
+        let Some(target) = self.proposal_backer() else {
             return;
         };
         if self.finalize_at.is_some() {
             return;
         }
-        let target = Backer {
-            state: ServerState::Looking,
-            vote: proposal,
-            election_epoch: self.logical_clock,
-        };
+        let proposal = target.vote;
         let agreeing: Vec<Sid> = Self::agreeing(&self.recv_set, &target)
             .into_keys()
             .collect();
@@ -455,12 +443,10 @@ impl FastLeaderElection {
 
     /// The finalize wait passed quietly: our proposal wins.
     fn finalize(&mut self, out: &mut Vec<Action<Notification>>) {
-        let proposal = self.proposal.expect("only a proposal can be finalized");
-        let target = Backer {
-            state: ServerState::Looking,
-            vote: proposal,
-            election_epoch: self.logical_clock,
-        };
+        let target = self
+            .proposal_backer()
+            .expect("only a proposal can be finalized");
+        let proposal = target.vote;
         let agreeing = Self::agreeing(&self.recv_set, &target);
         self.decide(proposal, self.logical_clock, agreeing, out);
     }
