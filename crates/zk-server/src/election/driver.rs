@@ -5,14 +5,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tracing::Instrument;
-use zk_elect::{Input, Outcome, ServerState, Vote};
+use tokio::sync::mpsc;
+use zk_elect::{Input, Outcome};
 use zk_fle::{FastLeaderElection, Notification};
 use zk_proto::{Epoch, Sid, Zxid};
 
-use super::stepper::{self, AdmitAll, Command, Counters, IntoInput, Parts, Wire};
+use super::stepper::{AdmitAll, Counters, IntoInput, Parts, SingleRound, Wire};
 use super::transport::{ElectionTransport, Inbound};
 
 impl Wire<Notification> for Arc<ElectionTransport> {
@@ -35,10 +33,7 @@ impl IntoInput<Notification> for Inbound {
 
 /// A running election for one server.
 pub struct ElectionDriver {
-    sid: Sid,
-    pending: Option<oneshot::Receiver<Outcome>>,
-    outcome: Option<Outcome>,
-    task: JoinHandle<()>,
+    round: SingleRound,
 }
 
 impl ElectionDriver {
@@ -52,14 +47,7 @@ impl ElectionDriver {
         last_zxid: Zxid,
         peer_epoch: Epoch,
     ) -> ElectionDriver {
-        let sid = transport.sid();
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (reply, pending) = oneshot::channel();
-        let _ = commands.send(Command::Start {
-            last_zxid,
-            peer_epoch,
-            reply,
-        });
+        let span = tracing::info_span!("election", sid = %transport.sid(), alg = "fle");
         let parts = Parts {
             machine: fle,
             wire: transport,
@@ -68,46 +56,14 @@ impl ElectionDriver {
             voters,
             counters: Arc::new(Counters::default()),
         };
-        let span = tracing::info_span!("election", sid = %sid, alg = "fle");
-        // The command sender is dropped here: the loop goes on with the peers alone.
-        let task = tokio::spawn(stepper::run(parts, commands_rx).instrument(span));
         ElectionDriver {
-            sid,
-            pending: Some(pending),
-            outcome: None,
-            task,
+            round: SingleRound::spawn(parts, last_zxid, peer_epoch, span),
         }
     }
 
-    /// Waits for the decision.
     /// Waits for the decision. Should the loop stop first (its transport gone), the outcome is
     /// LOOKING with a vote for this server.
     pub async fn decided(&mut self) -> Outcome {
-        if let Some(outcome) = &self.outcome {
-            return outcome.clone();
-        }
-        let outcome = match self.pending.take() {
-            Some(pending) => pending.await.ok(),
-            None => None,
-        };
-        let outcome = outcome.unwrap_or_else(|| stopped(self.sid));
-        self.outcome = Some(outcome.clone());
-        outcome
-    }
-}
-
-impl Drop for ElectionDriver {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The outcome reported when an election loop stopped before deciding.
-pub(crate) fn stopped(sid: Sid) -> Outcome {
-    Outcome {
-        state: ServerState::Looking,
-        vote: Vote::new(sid, Zxid(0), Epoch(0)),
-        election_epoch: zk_elect::ElectionEpoch(0),
-        backing: Default::default(),
+        self.round.decided().await
     }
 }

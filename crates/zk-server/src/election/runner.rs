@@ -25,8 +25,7 @@ use zk_fle::{FastLeaderElection, FleConfig};
 use zk_le::{LeConfig, LeaderElection};
 use zk_proto::{Epoch, Sid, Zxid};
 
-use super::driver::stopped;
-use super::stepper::{self, Admit, AdmitAll, Command, Counters, Parts};
+use super::stepper::{self, stopped, Admit, AdmitAll, Command, Counters, Parts};
 use super::transport::{ElectionTransport, TransportConfig};
 use super::udp::{UdpConfig, UdpTransport};
 use crate::ensemble::{ElectionAlg, Ensemble};

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, Duration, Instant};
-use tracing::debug;
-use zk_elect::{Action, Election, Input, Millis, Outcome};
+use tracing::{debug, Instrument, Span};
+use zk_elect::{Action, Election, Input, Millis, Outcome, ServerState, Vote};
 use zk_proto::{Epoch, Sid, Zxid};
 
 /// The sending side of a transport, as the loop sees it.
@@ -150,5 +151,78 @@ pub(crate) async fn run<E, W, I, A>(
                 machine.step(now(), Input::Tick, &mut out);
             }
         }
+    }
+}
+
+/// The outcome reported when an election loop stopped before deciding.
+pub(crate) fn stopped(sid: Sid) -> Outcome {
+    Outcome {
+        state: ServerState::Looking,
+        vote: Vote::new(sid, Zxid(0), Epoch(0)),
+        election_epoch: zk_elect::ElectionEpoch(0),
+        backing: Default::default(),
+    }
+}
+
+/// A loop started for exactly one round, whose command sender is dropped at once: after the
+/// decision it goes on with the peers alone. The loop stops when this is dropped.
+pub(crate) struct SingleRound {
+    sid: Sid,
+    pending: Option<oneshot::Receiver<Outcome>>,
+    outcome: Option<Outcome>,
+    task: JoinHandle<()>,
+}
+
+impl SingleRound {
+    /// Spawns the loop on `parts` in `span` and starts its one round with this vote.
+    pub(crate) fn spawn<E, W, I, A>(
+        parts: Parts<E, W, I, A>,
+        last_zxid: Zxid,
+        peer_epoch: Epoch,
+        span: Span,
+    ) -> SingleRound
+    where
+        E: Election + Send + 'static,
+        E::Msg: Send,
+        W: Wire<E::Msg>,
+        I: IntoInput<E::Msg>,
+        A: Admit<E::Msg>,
+    {
+        let sid = parts.wire.sid();
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (reply, pending) = oneshot::channel();
+        let _ = commands.send(Command::Start {
+            last_zxid,
+            peer_epoch,
+            reply,
+        });
+        let task = tokio::spawn(run(parts, commands_rx).instrument(span));
+        SingleRound {
+            sid,
+            pending: Some(pending),
+            outcome: None,
+            task,
+        }
+    }
+
+    /// Waits for the decision. Should the loop stop first (its transport gone), the outcome is
+    /// LOOKING with a vote for this server.
+    pub(crate) async fn decided(&mut self) -> Outcome {
+        if let Some(outcome) = &self.outcome {
+            return outcome.clone();
+        }
+        let outcome = match self.pending.take() {
+            Some(pending) => pending.await.ok(),
+            None => None,
+        };
+        let outcome = outcome.unwrap_or_else(|| stopped(self.sid));
+        self.outcome = Some(outcome.clone());
+        outcome
+    }
+}
+
+impl Drop for SingleRound {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

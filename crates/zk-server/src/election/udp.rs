@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, warn, Instrument};
 use zk_auth_fle::AuthMessage;
@@ -22,8 +22,7 @@ use zk_elect::{Election, Input, Outcome};
 use zk_le::LeMessage;
 use zk_proto::{Epoch, Sid, Zxid};
 
-use super::driver::stopped;
-use super::stepper::{self, AdmitAll, Command, Counters, IntoInput, Parts, Wire};
+use super::stepper::{AdmitAll, Counters, IntoInput, Parts, SingleRound, Wire};
 
 /// The largest datagram sent or accepted (ours are well under 200 bytes).
 pub const DATAGRAM_LEN_MAX: usize = 512;
@@ -262,10 +261,7 @@ impl<M: Send + 'static> IntoInput<M> for UdpInbound<M> {
 
 /// A running election over UDP for one server.
 pub struct UdpElectionDriver {
-    sid: Sid,
-    pending: Option<oneshot::Receiver<Outcome>>,
-    outcome: Option<Outcome>,
-    task: JoinHandle<()>,
+    round: SingleRound,
 }
 
 impl UdpElectionDriver {
@@ -283,14 +279,7 @@ impl UdpElectionDriver {
         E: Election + Send + 'static,
         E::Msg: DatagramMessage,
     {
-        let sid = transport.sid();
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (reply, pending) = oneshot::channel();
-        let _ = commands.send(Command::Start {
-            last_zxid,
-            peer_epoch,
-            reply,
-        });
+        let span = tracing::info_span!("election", sid = %transport.sid(), transport = "udp");
         let parts = Parts {
             machine,
             wire: transport,
@@ -299,35 +288,15 @@ impl UdpElectionDriver {
             voters,
             counters: Arc::new(Counters::default()),
         };
-        let span = tracing::info_span!("election", sid = %sid, transport = "udp");
-        let task = tokio::spawn(stepper::run(parts, commands_rx).instrument(span));
         UdpElectionDriver {
-            sid,
-            pending: Some(pending),
-            outcome: None,
-            task,
+            round: SingleRound::spawn(parts, last_zxid, peer_epoch, span),
         }
     }
 
     /// Waits for the decision. Should the loop stop first, the outcome is LOOKING with a vote
     /// for this server.
     pub async fn decided(&mut self) -> Outcome {
-        if let Some(outcome) = &self.outcome {
-            return outcome.clone();
-        }
-        let outcome = match self.pending.take() {
-            Some(pending) => pending.await.ok(),
-            None => None,
-        };
-        let outcome = outcome.unwrap_or_else(|| stopped(self.sid));
-        self.outcome = Some(outcome.clone());
-        outcome
-    }
-}
-
-impl Drop for UdpElectionDriver {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.round.decided().await
     }
 }
 
