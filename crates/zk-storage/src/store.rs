@@ -319,15 +319,7 @@ impl DataStore {
     /// with [`StorageError::LogFailed`] if the log has failed; an IO error during the changes
     /// poisons the log.
     pub fn truncate_after(&mut self, zxid: Zxid) -> Result<()> {
-        if let Some(error) = self.log.failure() {
-            return Err(error);
-        }
-        self.settle_snapshot();
-        let _purging = lock(&self.purge_lock);
-        let fs = &*self.fs;
-        let log = &self.log;
-        let (snap_dir, log_dir) = (&self.snap_dir, &self.log_dir);
-        log.with_closed_segment(|| {
+        self.rewrite_history(|fs, snap_dir, log_dir, log| {
             let plan = history::plan_truncate(fs, snap_dir, log_dir, zxid)?;
             if let Err(error) = history::apply_truncate(fs, &plan) {
                 log.poison(&error);
@@ -362,15 +354,7 @@ impl DataStore {
                 "expected the snapshot at {zxid}, got the one at {decoded_zxid}"
             )));
         }
-        if let Some(error) = self.log.failure() {
-            return Err(error);
-        }
-        self.settle_snapshot();
-        let _purging = lock(&self.purge_lock);
-        let fs = &*self.fs;
-        let log = &self.log;
-        let (snap_dir, log_dir) = (&self.snap_dir, &self.log_dir);
-        log.with_closed_segment(|| {
+        self.rewrite_history(|fs, snap_dir, log_dir, log| {
             history::install_snapshot(fs, snap_dir, log_dir, zxid, bytes).map_err(|failure| {
                 if failure.changed {
                     log.poison(&failure.error);
@@ -381,6 +365,23 @@ impl DataStore {
         })?;
         self.policy.since_snapshot = 0;
         Ok(())
+    }
+
+    /// Runs `change` (given the file system, the snapshot and log directories and the log) with
+    /// the log writer stopped between segments, no snapshot being written and autopurge held
+    /// off; `change` returns the log's new last zxid. Fails at once if the log has failed.
+    fn rewrite_history(
+        &mut self,
+        change: impl FnOnce(&dyn FileSystem, &Path, &Path, &LogWriter) -> Result<Zxid>,
+    ) -> Result<()> {
+        if let Some(error) = self.log.failure() {
+            return Err(error);
+        }
+        self.settle_snapshot();
+        let _purging = lock(&self.purge_lock);
+        let (fs, log) = (&*self.fs, &self.log);
+        let (snap_dir, log_dir) = (&self.snap_dir, &self.log_dir);
+        log.with_closed_segment(|| change(fs, snap_dir, log_dir, log))
     }
 
     /// The epochs of the files `acceptedEpoch` and `currentEpoch` of `<dataDir>/version-2`
