@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{files, open, real_temp_dir, version_dir, Workload};
+use common::{files, open, real_disk_config, run_inspect_binary, version_dir, Workload};
 use zk_proto::Zxid;
 use zk_storage::fault::FaultyFileSystem;
-use zk_storage::{inspect, inspect_with, DataStore, FileSystem, StoreConfig};
+use zk_storage::{inspect, inspect_with, DataStore, FileSystem};
 
 /// Five rounds of (10 txns, snapshot): snapshots at 0, 10, .., 50 and a segment per round.
 fn five_snapshots(fs: &FaultyFileSystem, workload: &mut Workload) -> DataStore {
@@ -140,10 +140,7 @@ fn inspect_reports_files_ranges_counts_and_damage() {
 
 #[test]
 fn real_disk_round_trip_and_inspect_binary() {
-    let data_dir = real_temp_dir("round-trip");
-    let log_dir = data_dir.join("txnlog");
-    let mut config = StoreConfig::new(&data_dir, &log_dir);
-    config.preallocate_bytes = 1 << 20;
+    let (data_dir, log_dir, config) = real_disk_config("round-trip");
     let mut workload = Workload::new(35);
     let (mut store, recovered) = DataStore::open(config.clone()).expect("open");
     assert_eq!(recovered.last_zxid, Zxid::ZERO);
@@ -164,13 +161,8 @@ fn real_disk_round_trip_and_inspect_binary() {
     let report = inspect(&data_dir, &log_dir).expect("inspect");
     assert!(report.is_clean(), "{report}");
     assert_eq!(report.log_records(), 110);
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zk-storage-inspect"))
-        .arg(&data_dir)
-        .arg(&log_dir)
-        .output()
-        .expect("run zk-storage-inspect");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let (status, stdout) = run_inspect_binary(&data_dir, &log_dir);
+    assert!(status.success(), "{stdout}");
     assert!(stdout.contains("snapshot.64"), "{stdout}");
     assert!(stdout.contains("110 txn(s): clean"), "{stdout}");
 
@@ -179,13 +171,8 @@ fn real_disk_round_trip_and_inspect_binary() {
     let mut bytes = std::fs::read(&segment).expect("read the segment");
     bytes[30] ^= 0x10;
     std::fs::write(&segment, &bytes).expect("damage the segment");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zk-storage-inspect"))
-        .arg(&data_dir)
-        .arg(&log_dir)
-        .output()
-        .expect("run zk-storage-inspect");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let (status, stdout) = run_inspect_binary(&data_dir, &log_dir);
+    assert_eq!(status.code(), Some(1), "{stdout}");
     assert!(
         stdout.contains("DAMAGED at offset 16: CRC check failed"),
         "{stdout}"

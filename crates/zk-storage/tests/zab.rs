@@ -9,14 +9,16 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{files, open, open_without_replay, real_temp_dir, version_dir, Workload};
+use common::{
+    files, open, open_without_replay, real_disk_config, run_inspect_binary, version_dir, Workload,
+};
 use zk_proto::{Epoch, Zxid};
 use zk_storage::fault::{Faults, FaultyFileSystem};
 use zk_storage::format::{self, SNAPSHOT_HEADER_BYTES};
 use zk_storage::rng::SplitMix64;
 use zk_storage::{
     decode_snapshot, encode_snapshot, inspect_with, write_snapshot, DataStore, FileSystem,
-    Recovered, StorageError, StoreConfig,
+    Recovered, StorageError,
 };
 use zk_tree::{DataTree, TreeConfig, TreeSnapshot, Txn, TxnHeader};
 
@@ -743,10 +745,7 @@ fn the_inspector_reports_the_epoch_files() {
 
 #[test]
 fn zab_operations_on_the_real_disk() {
-    let data_dir = real_temp_dir("zab");
-    let log_dir = data_dir.join("txnlog");
-    let mut config = StoreConfig::new(&data_dir, &log_dir);
-    config.preallocate_bytes = 1 << 20;
+    let (data_dir, log_dir, config) = real_disk_config("zab");
     let mut workload = Workload::new(21);
     let (mut store, _) = DataStore::open(config.clone()).expect("open");
     write(&store, &mut workload, 20);
@@ -771,13 +770,8 @@ fn zab_operations_on_the_real_disk() {
     let (_, recovered) = DataStore::open(no_replay).expect("reopen");
     assert_eq!(recovered.snapshot_zxid, Zxid(30));
     assert_eq!(zxids(&recovered.tail), (31..=35).collect::<Vec<_>>());
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zk-storage-inspect"))
-        .arg(&data_dir)
-        .arg(&log_dir)
-        .output()
-        .expect("run zk-storage-inspect");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let (status, stdout) = run_inspect_binary(&data_dir, &log_dir);
+    assert!(status.success(), "{stdout}");
     assert!(stdout.contains("acceptedEpoch  epoch 7"), "{stdout}");
     assert!(stdout.contains("currentEpoch  epoch 6"), "{stdout}");
     let _ = std::fs::remove_dir_all(&data_dir);

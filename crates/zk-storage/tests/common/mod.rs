@@ -251,3 +251,25 @@ pub fn real_temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create the test directory");
     dir
 }
+
+/// A store configuration on the real disk: a fresh `real_temp_dir(name)` as the data directory,
+/// its `txnlog` as the log directory, and 1 MiB preallocation. Returns (data dir, log dir,
+/// config).
+pub fn real_disk_config(name: &str) -> (PathBuf, PathBuf, StoreConfig) {
+    let data_dir = real_temp_dir(name);
+    let log_dir = data_dir.join("txnlog");
+    let mut config = StoreConfig::new(&data_dir, &log_dir);
+    config.preallocate_bytes = 1 << 20;
+    (data_dir, log_dir, config)
+}
+
+/// Runs the `zk-storage-inspect` binary on `data_dir` and `log_dir`: its exit status and stdout.
+pub fn run_inspect_binary(data_dir: &Path, log_dir: &Path) -> (std::process::ExitStatus, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_zk-storage-inspect"))
+        .arg(data_dir)
+        .arg(log_dir)
+        .output()
+        .expect("run zk-storage-inspect");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status, stdout)
+}
