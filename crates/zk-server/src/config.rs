@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use zk_proto::Sid;
 
+use crate::ensemble::ElectionAlg;
 use crate::error::ConfigError;
 
 /// ZooKeeper's default `jute.maxbuffer`: the largest frame and the largest single field.
@@ -241,7 +242,7 @@ impl Config {
             });
         }
         if (config.auth_fle_secret.is_some() || config.auth_fle_key_file.is_some())
-            && config.election_alg != 2
+            && config.election_alg != ElectionAlg::AuthFastLeaderElection.number()
         {
             return Err(ConfigError::Invalid {
                 key: "electionAlg".into(),
@@ -331,11 +332,10 @@ impl Config {
             "syncLimit" => self.sync_limit = Some(number(key, line, value)?),
             "electionAlg" => {
                 let alg: u32 = number(key, line, value)?;
-                self.election_alg = match alg {
-                    // ZooKeeper 3.3/3.4 numbered LeaderElection 0; here it is 1.
-                    0 | 1 => 1,
-                    2 | 3 => alg,
-                    _ => {
+                // ZooKeeper 3.3/3.4 numbered LeaderElection 0; here it is 1.
+                self.election_alg = match ElectionAlg::from_number(alg) {
+                    Some(election_alg) => election_alg.number(),
+                    None => {
                         return Err(invalid(format!(
                             "electionAlg {alg} is not supported: 1 (or 0) = LeaderElection, \
                              2 = AuthFastLeaderElection, 3 = FastLeaderElection"
