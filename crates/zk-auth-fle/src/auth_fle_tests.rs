@@ -656,6 +656,30 @@ fn every_voter_agreeing_decides_without_the_wait() {
     assert_eq!((outcome.state, outcome.backing.len()), (FOLLOWING, 5));
 }
 
+/// `me` (a plain server) gets, at 10 ms, an ack of its outstanding exchange from each of
+/// `ackers` in order, with their states and the `established` vote of round 3; returns the
+/// actions of the last.
+fn ack_from_established(
+    fle: &mut AuthFastLeaderElection,
+    me: u64,
+    ackers: &[(u64, ServerState)],
+    established: Vote,
+) -> Vec<Action<AuthMessage>> {
+    let mut last = Vec::new();
+    for &(from, state) in ackers {
+        let tag = fle.outstanding_tag(Sid(from)).unwrap();
+        let ack = Body::Ack {
+            tag,
+            state,
+            vote: established,
+            election_epoch: ElectionEpoch(3),
+            challenge: None,
+        };
+        last = recv(fle, 10, from, sealed(ack, from, me, Mode::Plain));
+    }
+    last
+}
+
 #[test]
 fn acks_of_an_established_ensemble_are_joined_only_with_the_leader_confirming() {
     let established = vote(4, 9, 2);
@@ -667,18 +691,7 @@ fn acks_of_an_established_ensemble_are_joined_only_with_the_leader_confirming() 
     ];
     for (ackers, decides) in table {
         let (mut fle, _) = started(1, 0, 0, Mode::Plain);
-        let mut last = Vec::new();
-        for &(from, state) in ackers {
-            let tag = fle.outstanding_tag(Sid(from)).unwrap();
-            let ack = Body::Ack {
-                tag,
-                state,
-                vote: established,
-                election_epoch: ElectionEpoch(3),
-                challenge: None,
-            };
-            last = recv(&mut fle, 10, from, sealed(ack, from, 1, Mode::Plain));
-        }
+        let last = ack_from_established(&mut fle, 1, ackers, established);
         let outcome = decided(&last);
         assert_eq!(outcome.is_some(), decides, "{ackers:?}");
         if let Some(outcome) = outcome {
@@ -795,18 +808,12 @@ fn an_observer_learns_from_acks_and_is_never_counted() {
         "it notifies the voters to hear their votes"
     );
     let established = vote(4, 9, 2);
-    let mut last = Vec::new();
-    for (from, state) in [(2, FOLLOWING), (3, FOLLOWING), (4, LEADING)] {
-        let tag = observer.outstanding_tag(Sid(from)).unwrap();
-        let ack = Body::Ack {
-            tag,
-            state,
-            vote: established,
-            election_epoch: ElectionEpoch(3),
-            challenge: None,
-        };
-        last = recv(&mut observer, 10, from, sealed(ack, from, 9, Mode::Plain));
-    }
+    let last = ack_from_established(
+        &mut observer,
+        9,
+        &[(2, FOLLOWING), (3, FOLLOWING), (4, LEADING)],
+        established,
+    );
     assert_eq!(
         decided(&last).map(|o| (o.state, o.vote)),
         Some((ServerState::Observing, established))
