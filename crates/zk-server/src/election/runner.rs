@@ -27,7 +27,7 @@ use zk_proto::{Epoch, Sid, Zxid};
 
 use super::stepper::{self, stopped, Admit, AdmitAll, Command, Counters, Parts};
 use super::transport::{ElectionTransport, TransportConfig};
-use super::udp::{UdpConfig, UdpTransport};
+use super::udp::{DatagramMessage, UdpConfig, UdpInbound, UdpTransport};
 use crate::ensemble::{ElectionAlg, Ensemble};
 use crate::error::ServerError;
 
@@ -93,11 +93,8 @@ impl ElectionRunner {
                 (local_addr, None, task)
             }
             ElectionAlg::LeaderElection => {
-                let socket = bind_udp(me.quorum_addr).await?;
-                let local_addr = socket.local_addr().unwrap_or(me.quorum_addr);
-                let mut config = UdpConfig::new(sid, peers(|m| m.quorum_addr));
-                config.inbound_capacity = UDP_INBOUND_CAPACITY;
-                let (transport, inbound) = UdpTransport::start(socket, config);
+                let (local_addr, transport, inbound) =
+                    start_udp(sid, me.quorum_addr, peers(|m| m.quorum_addr)).await?;
                 let rejected = transport.rejected_counter();
                 let machine =
                     LeaderElection::new(LeConfig::new(sid, ensemble.quorum.clone(), seed));
@@ -119,11 +116,8 @@ impl ElectionRunner {
                     })?),
                     None => None,
                 };
-                let socket = bind_udp(me.election_addr).await?;
-                let local_addr = socket.local_addr().unwrap_or(me.election_addr);
-                let mut config = UdpConfig::new(sid, peers(|m| m.election_addr));
-                config.inbound_capacity = UDP_INBOUND_CAPACITY;
-                let (transport, inbound) = UdpTransport::start(socket, config);
+                let (local_addr, transport, inbound) =
+                    start_udp(sid, me.election_addr, peers(|m| m.election_addr)).await?;
                 let rejected = transport.rejected_counter();
                 let mut fle_config = AuthFleConfig::new(sid, ensemble.quorum.clone(), seed)
                     .with_observers(ensemble.observers());
@@ -285,6 +279,21 @@ async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 
 async fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, ServerError> {
     bind_retrying(addr, UdpSocket::bind).await
+}
+
+/// Binds `addr` and starts a UDP transport to `peers` on it; returns the bound address, the
+/// transport and its inbound queue.
+async fn start_udp<M: DatagramMessage>(
+    sid: Sid,
+    addr: SocketAddr,
+    peers: BTreeMap<Sid, SocketAddr>,
+) -> Result<(SocketAddr, UdpTransport<M>, mpsc::Receiver<UdpInbound<M>>), ServerError> {
+    let socket = bind_udp(addr).await?;
+    let local_addr = socket.local_addr().unwrap_or(addr);
+    let mut config = UdpConfig::new(sid, peers);
+    config.inbound_capacity = UDP_INBOUND_CAPACITY;
+    let (transport, inbound) = UdpTransport::start(socket, config);
+    Ok((local_addr, transport, inbound))
 }
 
 #[cfg(test)]
