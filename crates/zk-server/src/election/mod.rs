@@ -12,9 +12,10 @@
 //! exponential back-off, and, when a connection (re)starts with nothing queued, re-sends the last
 //! message it sent (as `QuorumCnxManager` does, so that a vote lost with a connection is not lost
 //! for good). [`driver::ElectionDriver`] steps a [`zk_fle::FastLeaderElection`] over the transport;
+//! [`udp`] carries LeaderElection and AuthFastLeaderElection as datagrams;
 //! [`runner::ElectionRunner`] runs any of the three algorithms for a server's lifetime, one
-//! election at a time.
-//! There is no authentication yet.
+//! election at a time. The TCP transport does not authenticate peers: only
+//! AuthFastLeaderElection with a secret checks a MAC on every message.
 
 pub mod driver;
 pub mod handshake;
