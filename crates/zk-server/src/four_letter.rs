@@ -83,11 +83,8 @@ pub(crate) fn stat(
     server_stats(&mut out, stats, connections.len(), facts);
     let _ = writeln!(out, "Node count: {}", facts.node_count);
     if let Some(cluster) = facts.cluster.as_ref().filter(|c| c.mode() == "leader") {
-        let _ = writeln!(
-            out,
-            "Proposal sizes last/min/max: {}",
-            cluster.proposal_sizes_text()
-        );
+        let [last, min, max] = cluster.proposal_sizes();
+        let _ = writeln!(out, "Proposal sizes last/min/max: {last}/{min}/{max}");
     }
     out
 }
@@ -331,14 +328,13 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
             values.push(("synced_followers", load(&cluster.synced_followers)));
             values.push(("synced_observers", load(&cluster.observers)));
             values.push(("proposal_count", load(&cluster.proposals)));
-            let sizes = cluster.proposal_sizes_text();
-            let mut sizes = sizes.split('/');
-            for key in [
+            let keys = [
                 "last_proposal_size",
                 "min_proposal_size",
                 "max_proposal_size",
-            ] {
-                values.push((key, sizes.next().unwrap_or("-1").to_owned()));
+            ];
+            for (key, size) in keys.into_iter().zip(cluster.proposal_sizes()) {
+                values.push((key, size.to_string()));
             }
             values.push(("diff_count", load(&cluster.diff_count)));
             values.push(("snap_count", load(&cluster.snap_count)));

@@ -242,16 +242,17 @@ impl ClusterStats {
         );
     }
 
-    /// `Proposal sizes last/min/max: ...` as ZooKeeper's leader prints it (-1 before the first).
-    pub fn proposal_sizes_text(&self) -> String {
+    /// The last, smallest and largest proposal size, as ZooKeeper reports them (-1 each before
+    /// the first proposal).
+    pub fn proposal_sizes(&self) -> [i64; 3] {
         let (last, min, max) = *self
             .proposal_sizes
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if max == 0 {
-            "-1/-1/-1".to_owned()
+            [-1; 3]
         } else {
-            format!("{last}/{min}/{max}")
+            [last, min, max].map(|size| i64::try_from(size).unwrap_or(i64::MAX))
         }
     }
 
