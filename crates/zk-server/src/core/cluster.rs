@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 use zk_proto::connect::ConnectRequest;
 use zk_proto::multi::{MultiOp, MultiResponse};
 use zk_proto::request::Request;
-use zk_proto::response::{Create2Response, SetAclResponse, SetDataResponse, SyncResponse};
+use zk_proto::response::{SetAclResponse, SetDataResponse, SyncResponse};
 use zk_proto::{CreateMode, ErrorCode, Id, OpCode, Record, SessionId, Xid, Zxid};
 use zk_tree::{Op, PendingChanges, RequestContext, Txn, TxnHeader, TxnResult};
 use zk_watch::SessionTable;
@@ -44,6 +44,27 @@ pub(super) enum ReplyKind {
     CloseSession,
     /// sync of this path.
     Sync(String),
+}
+
+/// The body of a successful write's answer (nothing for the kinds whose answer is the header
+/// alone, or for a result that does not match its kind); the standalone path answers with it too.
+pub(super) fn encode_write_body(kind: &ReplyKind, result: &TxnResult, out: &mut Vec<u8>) {
+    match (kind, result) {
+        (ReplyKind::Create, TxnResult::Created { path, .. }) => {
+            zk_proto::jute::Writer::write_str(out, path)
+        }
+        (ReplyKind::Create2, TxnResult::Created { path, stat }) => {
+            zk_proto::jute::Writer::write_str(out, path);
+            stat.encode(out);
+        }
+        (ReplyKind::SetData, TxnResult::SetData { stat, .. }) => {
+            SetDataResponse { stat: *stat }.encode(out)
+        }
+        (ReplyKind::SetAcl, TxnResult::SetAcl { stat, .. }) => {
+            SetAclResponse { stat: *stat }.encode(out)
+        }
+        _ => {}
+    }
 }
 
 /// A write (or sync) of a local client waiting for its commit.
@@ -230,6 +251,16 @@ impl Core {
         self.cluster.is_some()
     }
 
+    /// The cluster state; only called on cluster-mode paths.
+    fn cluster_mut(&mut self) -> &mut ClusterCore {
+        self.cluster.as_mut().expect("cluster mode")
+    }
+
+    /// The cluster state; only called on cluster-mode paths.
+    fn cluster_ref(&self) -> &ClusterCore {
+        self.cluster.as_ref().expect("cluster mode")
+    }
+
     fn cluster_role(&self) -> ServingRole {
         self.cluster
             .as_ref()
@@ -316,6 +347,7 @@ impl Core {
         if matches!(kind, ReplyKind::CloseSession) {
             self.sessions.set_closing(session);
         }
+        // Field borrows: the tree and `last_zxid` are read while the cluster state is borrowed.
         let cluster = self.cluster.as_mut().expect("cluster mode");
         let sync_target =
             (is_sync && role == ServingRole::Leader).then_some(cluster.sync_point(self.last_zxid));
@@ -407,7 +439,7 @@ impl Core {
     ) {
         let session = self.sessions.next_session_id();
         let role = self.cluster_role();
-        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cluster = self.cluster_mut();
         cluster.connects.insert(
             session,
             PendingConnect {
@@ -441,7 +473,7 @@ impl Core {
                 }
             }
             ServingRole::Follower | ServingRole::Observer => {
-                let cluster = self.cluster.as_mut().expect("cluster mode");
+                let cluster = self.cluster_mut();
                 if !cluster.touched.is_empty() {
                     let sessions: Vec<SessionId> = cluster.touched.drain().collect();
                     cluster.send(ToNode::ToLeader(PeerMsg::Touch { sessions }));
@@ -487,7 +519,7 @@ impl Core {
                 cxid,
                 zxid,
             } => {
-                let cluster = self.cluster.as_mut().expect("cluster mode");
+                let cluster = self.cluster_mut();
                 if let Some(waiting) = cluster.waiting.get_mut(&session) {
                     if let Some(w) = waiting.iter_mut().find(|w| {
                         w.xid.0 == cxid
@@ -532,7 +564,7 @@ impl Core {
         let waiting: usize = cluster.waiting.values().map(VecDeque::len).sum();
         cluster.waiting.clear();
         self.io.release(waiting as u32);
-        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cluster = self.cluster_mut();
         cluster.syncs.clear();
         cluster.connects.clear();
         cluster.touched.clear();
@@ -544,7 +576,7 @@ impl Core {
     }
 
     fn start_serving(&mut self, role: ServingRole, epoch: zk_proto::Epoch) {
-        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cluster = self.cluster_mut();
         cluster.role = role;
         cluster.proposal_zxid = Zxid::new(epoch, 0);
         cluster.pending_changes.clear();
@@ -576,7 +608,7 @@ impl Core {
                 }
             }
             PeerMsg::Sync { session, cxid } => {
-                let cluster = self.cluster.as_ref().expect("cluster mode");
+                let cluster = self.cluster_ref();
                 cluster.send(ToNode::ToLearner {
                     sid,
                     msg: PeerMsg::SyncDone {
@@ -604,13 +636,13 @@ impl Core {
             let outcome = self.tree.apply(&header, &txn);
             self.last_zxid = header.zxid;
             let session = header.session_id;
-            let cluster = self.cluster.as_mut().expect("cluster mode");
+            let cluster = self.cluster_mut();
             cluster.pending_changes.applied(header.zxid);
             self.fire(&outcome.events);
             match &txn {
                 Txn::CreateSession { timeout_ms } => {
                     self.sessions.add(session, *timeout_ms, now);
-                    let cluster = self.cluster.as_mut().expect("cluster mode");
+                    let cluster = self.cluster_mut();
                     if let Some(pending) = cluster.connects.remove(&session) {
                         if outcome.result.error_code().is_ok() {
                             debug!(%session, "new session");
@@ -634,7 +666,7 @@ impl Core {
                 }
                 _ => {}
             }
-            let cluster = self.cluster.as_mut().expect("cluster mode");
+            let cluster = self.cluster_mut();
             let mine = cluster.waiting.get_mut(&session).and_then(|queue| {
                 let front = queue.front()?;
                 (front.xid.0 == header.cxid && !matches!(front.kind, ReplyKind::Sync(_)))
@@ -654,11 +686,11 @@ impl Core {
             }
         }
         self.complete_syncs();
-        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cluster = self.cluster_mut();
         if count > 0 && cluster.snapshots.record(count) {
             let tree = self.tree.to_snapshot();
             let sessions = self.session_list();
-            let cluster = self.cluster.as_ref().expect("cluster mode");
+            let cluster = self.cluster_ref();
             cluster.send(ToNode::Snapshot {
                 zxid: self.tree.last_processed_zxid(),
                 tree,
@@ -670,14 +702,14 @@ impl Core {
     /// Answers syncs whose target is applied (in order behind their session's writes).
     fn complete_syncs(&mut self) {
         let applied = self.last_zxid;
-        let cluster = self.cluster.as_mut().expect("cluster mode");
+        let cluster = self.cluster_mut();
         if cluster.syncs.is_empty() {
             return;
         }
         let sessions: Vec<SessionId> = cluster.syncs.iter().copied().collect();
         let mut done = Vec::new();
         for session in sessions {
-            let cluster = self.cluster.as_mut().expect("cluster mode");
+            let cluster = self.cluster_mut();
             let Some(queue) = cluster.waiting.get_mut(&session) else {
                 cluster.syncs.remove(&session);
                 continue;
@@ -727,22 +759,8 @@ impl Core {
             }
             kind => {
                 let err = result.error_code();
-                self.reply(id, xid, zxid, err, received, |out| match (&kind, &result) {
-                    (ReplyKind::Create, TxnResult::Created { path, .. }) => {
-                        zk_proto::jute::Writer::write_str(out, path)
-                    }
-                    (ReplyKind::Create2, TxnResult::Created { path, stat }) => Create2Response {
-                        path: path.clone(),
-                        stat: *stat,
-                    }
-                    .encode(out),
-                    (ReplyKind::SetData, TxnResult::SetData { stat, .. }) => {
-                        SetDataResponse { stat: *stat }.encode(out)
-                    }
-                    (ReplyKind::SetAcl, TxnResult::SetAcl { stat, .. }) => {
-                        SetAclResponse { stat: *stat }.encode(out)
-                    }
-                    _ => {}
+                self.reply(id, xid, zxid, err, received, |out| {
+                    encode_write_body(&kind, &result, out)
                 });
             }
         }

@@ -12,7 +12,7 @@ use zk_proto::request::{CreateRequest, Request};
 use zk_proto::response::{
     ClientInfo, Create2Response, CreateResponse, ErrorResponse, ExistsResponse, GetAclResponse,
     GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenResponse, GetDataResponse,
-    GetEphemeralsResponse, SetAclResponse, SetDataResponse, SyncResponse, WhoAmIResponse,
+    GetEphemeralsResponse, SetDataResponse, SyncResponse, WhoAmIResponse,
 };
 use zk_proto::{CreateMode, ErrorCode, Id, OpCode, Perms, Record, SessionId, Xid, Zxid};
 use zk_tree::{
@@ -21,6 +21,7 @@ use zk_tree::{
 };
 use zk_watch::{EventKind, NodeView, NodeZxids, RemoveKind, SetWatchLists, WatchKind};
 
+use super::cluster::{encode_write_body, ReplyKind};
 use super::{trace_request, Body, Core, Incoming};
 use crate::config::Config;
 use crate::four_letter::Facts;
@@ -356,9 +357,7 @@ impl Core {
                     },
                 );
                 self.reply_write(id, xid, received, outcome.result, |result, out| {
-                    if let TxnResult::SetData { stat, .. } = result {
-                        SetDataResponse { stat: *stat }.encode(out)
-                    }
+                    encode_write_body(&ReplyKind::SetData, result, out)
                 });
             }
             Request::SetAcl(r) => {
@@ -372,9 +371,7 @@ impl Core {
                     },
                 );
                 self.reply_write(id, xid, received, outcome.result, |result, out| {
-                    if let TxnResult::SetAcl { stat, .. } = result {
-                        SetAclResponse { stat: *stat }.encode(out)
-                    }
+                    encode_write_body(&ReplyKind::SetAcl, result, out)
                 });
             }
             Request::Check(_) => {
@@ -669,15 +666,13 @@ impl Core {
             ttl_ms: ttl,
         };
         let outcome = self.write(session, xid.0, &op);
+        let kind = if opcode == OpCode::Create {
+            ReplyKind::Create
+        } else {
+            ReplyKind::Create2
+        };
         self.reply_write(id, xid, received, outcome.result, |result, out| {
-            if let TxnResult::Created { path, stat } = result {
-                if opcode == OpCode::Create {
-                    out.write_str(path);
-                } else {
-                    out.write_str(path);
-                    stat.encode(out);
-                }
-            }
+            encode_write_body(&kind, result, out)
         });
     }
 
