@@ -26,7 +26,7 @@ use zk_proto::Sid;
 
 use crate::invariants::{self, settles, Violation};
 use crate::rng::SplitMix64;
-use crate::world::World;
+use crate::world::{FaultKind, World};
 
 /// Settings of a run that do not come from the seed.
 #[derive(Clone, Debug)]
@@ -424,33 +424,17 @@ impl<'a, E: Election> Simulator<'a, E> {
     }
 
     fn inject_fault(&mut self) {
-        let f = &self.world.faults;
-        let weights = [
-            f.crash_weight,
-            f.restart_weight,
-            f.partition_weight,
-            f.heal_weight,
-        ];
-        let total: u64 = weights.iter().sum();
-        let mut pick = self.rng.range(0, total.max(1) - 1);
-        let mut kind = 0;
-        for (i, weight) in weights.iter().enumerate() {
-            if pick < *weight {
-                kind = i;
-                break;
-            }
-            pick -= weight;
-        }
+        let kind = self.world.faults.draw(&mut self.rng);
         let sids: Vec<Sid> = self.world.servers.keys().copied().collect();
         match kind {
-            0 => {
+            FaultKind::Crash => {
                 let up: Vec<Sid> = sids.iter().copied().filter(|&s| self.is_up(s)).collect();
                 if !up.is_empty() {
                     let sid = self.rng.pick(&up);
                     self.crash(sid);
                 }
             }
-            1 => {
+            FaultKind::Restart => {
                 let down: Vec<Sid> = sids
                     .iter()
                     .copied()
@@ -461,14 +445,14 @@ impl<'a, E: Election> Simulator<'a, E> {
                     self.boot(sid);
                 }
             }
-            2 => {
+            FaultKind::Partition => {
                 for sid in sids {
                     let side = self.rng.range(0, 1) as u8;
                     self.side.insert(sid, side);
                 }
                 self.mix(4);
             }
-            _ => {
+            FaultKind::Heal => {
                 for side in self.side.values_mut() {
                     *side = 0;
                 }

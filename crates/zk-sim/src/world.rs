@@ -57,6 +57,41 @@ pub struct FaultSpec {
     pub heal_weight: u64,
 }
 
+/// One fault of the fault phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// A live server crashes.
+    Crash,
+    /// A crashed server restarts.
+    Restart,
+    /// The servers are split into two sides.
+    Partition,
+    /// Every partition heals.
+    Heal,
+}
+
+impl FaultSpec {
+    /// Draws the next fault, each kind with a chance proportional to its weight (a crash when
+    /// every weight is zero). Takes exactly one number from `rng`.
+    pub fn draw(&self, rng: &mut SplitMix64) -> FaultKind {
+        let kinds = [
+            (FaultKind::Crash, self.crash_weight),
+            (FaultKind::Restart, self.restart_weight),
+            (FaultKind::Partition, self.partition_weight),
+            (FaultKind::Heal, self.heal_weight),
+        ];
+        let total: u64 = kinds.iter().map(|&(_, weight)| weight).sum();
+        let mut pick = rng.range(0, total.max(1) - 1);
+        for (kind, weight) in kinds {
+            if pick < weight {
+                return kind;
+            }
+            pick -= weight;
+        }
+        FaultKind::Crash
+    }
+}
+
 /// Everything a seed decides.
 #[derive(Clone, Debug)]
 pub struct World {

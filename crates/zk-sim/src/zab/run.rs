@@ -13,7 +13,7 @@ use zk_sync::ZabConfig;
 use super::cluster::{ConfigFactory, Timing, ZabCluster};
 use crate::invariants::Violation;
 use crate::rng::SplitMix64;
-use crate::world::World;
+use crate::world::{FaultKind, World};
 
 /// How long a run may take after faults stop for a leader to establish and commit.
 pub const LIVENESS_BOUND_MS: u64 = 300_000;
@@ -216,25 +216,8 @@ pub fn run_zab_seed_with(seed: u64, adjust: Arc<dyn Fn(ZabConfig) -> ZabConfig>)
 }
 
 fn inject_fault(cluster: &mut ZabCluster, rng: &mut SplitMix64, world: &World, sids: &[Sid]) {
-    let f = &world.faults;
-    let weights = [
-        f.crash_weight,
-        f.restart_weight,
-        f.partition_weight,
-        f.heal_weight,
-    ];
-    let total: u64 = weights.iter().sum();
-    let mut pick = rng.range(0, total.max(1) - 1);
-    let mut kind = 0;
-    for (i, weight) in weights.iter().enumerate() {
-        if pick < *weight {
-            kind = i;
-            break;
-        }
-        pick -= weight;
-    }
-    match kind {
-        0 => {
+    match world.faults.draw(rng) {
+        FaultKind::Crash => {
             let up: Vec<Sid> = sids.iter().copied().filter(|&s| cluster.is_up(s)).collect();
             // Half the crashes hit a server whose disk is behind its memory, where the
             // durability rules matter.
@@ -249,7 +232,7 @@ fn inject_fault(cluster: &mut ZabCluster, rng: &mut SplitMix64, world: &World, s
                 cluster.crash(rng.pick(&up));
             }
         }
-        1 => {
+        FaultKind::Restart => {
             let down: Vec<Sid> = sids
                 .iter()
                 .copied()
@@ -259,11 +242,11 @@ fn inject_fault(cluster: &mut ZabCluster, rng: &mut SplitMix64, world: &World, s
                 cluster.boot(rng.pick(&down));
             }
         }
-        2 => {
+        FaultKind::Partition => {
             let sides: BTreeMap<Sid, u8> =
                 sids.iter().map(|&s| (s, rng.range(0, 1) as u8)).collect();
             cluster.partition(&sides);
         }
-        _ => cluster.heal(),
+        FaultKind::Heal => cluster.heal(),
     }
 }
