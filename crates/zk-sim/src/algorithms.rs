@@ -122,12 +122,7 @@ pub fn auth_fle_factory(
     mode: AuthMode,
 ) -> impl Fn(Sid, &QuorumVerifier) -> AuthFastLeaderElection {
     let seed = world.seed;
-    let observers: Vec<Sid> = world
-        .servers
-        .values()
-        .filter(|s| s.observer)
-        .map(|s| s.sid)
-        .collect();
+    let observers = world.observers();
     let key = AuthKey::new(b"the simulated ensemble's secret").expect("long enough");
     let built = Cell::new(0);
     move |sid, quorum| {

@@ -186,14 +186,18 @@ impl World {
         self.servers[&sid].observer
     }
 
-    /// A one-line description, for failure reports.
-    pub fn summary(&self) -> String {
-        let observers: Vec<u64> = self
-            .servers
+    /// The observers, in sid order.
+    pub fn observers(&self) -> Vec<Sid> {
+        self.servers
             .values()
             .filter(|s| s.observer)
-            .map(|s| s.sid.0)
-            .collect();
+            .map(|s| s.sid)
+            .collect()
+    }
+
+    /// A one-line description, for failure reports.
+    pub fn summary(&self) -> String {
+        let observers: Vec<u64> = self.observers().iter().map(|s| s.0).collect();
         let kind = match self.quorum {
             QuorumVerifier::Majority(_) => "majority",
             QuorumVerifier::Hierarchical(_) => "hierarchical",

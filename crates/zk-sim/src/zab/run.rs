@@ -83,12 +83,7 @@ pub fn run_zab_seed_with(seed: u64, adjust: Arc<dyn Fn(ZabConfig) -> ZabConfig>)
         fsync_ms_min: 1,
         fsync_ms_max,
     };
-    let observers: Vec<Sid> = world
-        .servers
-        .values()
-        .filter(|s| s.observer)
-        .map(|s| s.sid)
-        .collect();
+    let observers = world.observers();
     let factory: ConfigFactory =
         Box::new(move |sid, quorum| adjust(sim_config(sid, quorum, commit_log_count)));
     let mut cluster = ZabCluster::new(
