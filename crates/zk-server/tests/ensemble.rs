@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ensemble_support::{
-    mntr_count, seed, srvr, write_until_done, CallError, Ensemble, Mode, Session, Spec,
-    ELECTION_WAIT,
+    call_when_serving, mntr_count, seed, srvr, write_until_done, CallError, Ensemble, Mode,
+    Session, Spec, ELECTION_WAIT,
 };
 use zk_proto::{Acl, CreateMode, CreateRequest, Request};
 use zk_storage::rng::SplitMix64;
@@ -46,23 +46,11 @@ fn eventually(what: &str, mut check: impl FnMut() -> bool) {
 /// A session on `sid` that has synced with the leader (retried while the server is not
 /// serving yet).
 fn synced_session(ensemble: &Ensemble, sid: u64, path: &str) -> Session {
-    let deadline = Instant::now() + ELECTION_WAIT;
-    loop {
-        let attempt = Session::connect(ensemble.addr(sid)).and_then(|mut session| {
-            session.sync(path)?;
-            Ok(session)
-        });
-        match attempt {
-            Ok(session) => return session,
-            Err(error) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "server {sid}: no synced session within {ELECTION_WAIT:?}: {error:?}"
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    }
+    let what = format!("server {sid}: a synced session");
+    call_when_serving(ensemble.addr(sid), ELECTION_WAIT, &what, |mut session| {
+        session.sync(path)?;
+        Ok(session)
+    })
 }
 
 /// Checks that `sid` holds `expected` (path -> data) after a `sync`.

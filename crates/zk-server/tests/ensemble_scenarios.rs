@@ -8,7 +8,7 @@ mod forgery;
 
 use std::time::{Duration, Instant};
 
-use ensemble_support::{CallError, Ensemble, Mode, Session, Spec};
+use ensemble_support::{call_when_serving, CallError, Ensemble, Mode, Session, Spec};
 use forgery::{forgeries, SplitMix};
 use zk_proto::{Acl, CreateMode, CreateRequest, Request};
 
@@ -27,23 +27,11 @@ fn create_ephemeral(session: &mut Session, path: &str) {
 
 /// `exists` on `sid` after a `sync`, retried while the server is not serving yet.
 fn exists_on(ensemble: &Ensemble, sid: u64, path: &str) -> bool {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let attempt = Session::connect(ensemble.addr(sid)).and_then(|mut session| {
-            session.sync("/")?;
-            session.exists(path)
-        });
-        match attempt {
-            Ok(found) => return found,
-            Err(error) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "server {sid}: no answer within {WAIT:?}: {error:?}"
-                );
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
-    }
+    let what = format!("server {sid}: exists {path}");
+    call_when_serving(ensemble.addr(sid), WAIT, &what, |mut session| {
+        session.sync("/")?;
+        session.exists(path)
+    })
 }
 
 #[test]

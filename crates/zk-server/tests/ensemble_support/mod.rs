@@ -534,6 +534,29 @@ pub enum CallError {
     Code(ErrorCode),
 }
 
+/// `call` on a new session to `server`, retried every 200 ms while the server is not serving
+/// yet; fails the test (naming `what`) after `wait`.
+pub fn call_when_serving<T>(
+    server: SocketAddr,
+    wait: Duration,
+    what: &str,
+    mut call: impl FnMut(Session) -> Result<T, CallError>,
+) -> T {
+    let deadline = Instant::now() + wait;
+    loop {
+        match Session::connect(server).and_then(&mut call) {
+            Ok(answer) => return answer,
+            Err(error) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "{what}: no answer within {wait:?}: {error:?}"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+}
+
 /// One session on one server; any failure of the connection makes it useless (reconnect with a
 /// new [`Session`]).
 pub struct Session {
