@@ -179,12 +179,7 @@ fn main() -> ExitCode {
             let mut failure = report.violation.as_ref().map(ToString::to_string);
             if args.single {
                 let again = run(seed);
-                if again.trace_hash != report.trace_hash {
-                    failure.get_or_insert(format!(
-                        "Determinism: trace hash 0x{:016x} then 0x{:016x}",
-                        report.trace_hash, again.trace_hash
-                    ));
-                }
+                failure = failure.or(replay_failure(report.trace_hash, again.trace_hash));
                 describe(algorithm, &report);
             }
             match failure {
@@ -224,6 +219,12 @@ fn describe(algorithm: Algorithm, report: &Report) {
     );
 }
 
+/// The failure of a replay of a seed that ended with another trace hash than the first run.
+fn replay_failure(first_hash: u64, replay_hash: u64) -> Option<String> {
+    (first_hash != replay_hash)
+        .then(|| format!("Determinism: trace hash 0x{first_hash:016x} then 0x{replay_hash:016x}"))
+}
+
 /// The Zab sweep: one line per failing seed, then `sim: N passed, M failed`.
 fn run_zab(args: &Args) -> ExitCode {
     let (mut passed, mut failed) = (0u64, 0u64);
@@ -243,12 +244,7 @@ fn run_zab(args: &Args) -> ExitCode {
         let mut failure = report.violation.as_ref().map(ToString::to_string);
         if args.single {
             let again = run(seed);
-            if again.trace_hash != report.trace_hash {
-                failure.get_or_insert(format!(
-                    "Determinism: trace hash 0x{:016x} then 0x{:016x}",
-                    report.trace_hash, again.trace_hash
-                ));
-            }
+            failure = failure.or(replay_failure(report.trace_hash, again.trace_hash));
             say!("seed {seed} (zab): {}", report.world);
             say!("{report}");
         }
