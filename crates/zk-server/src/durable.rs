@@ -92,9 +92,10 @@ impl TxnLog for DurableTxnLog {
 
     fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {
         if self.store.txns_applied(txns) {
-            // Serialised here, written on the store's snapshot thread.
+            // Captured here (a copy of the nodes), sorted, encoded and written on the store's
+            // snapshot thread.
             self.store
-                .snapshot(state.tree().to_snapshot(), state.sessions());
+                .snapshot(state.tree().capture(), state.sessions());
         }
     }
 }

@@ -35,7 +35,7 @@ pub trait TxnLog: Send + 'static {
 
     /// Called after durable batches of `txns` transactions in all have been applied, with the
     /// state they produced (no later, not yet durable, transaction is in it): the place to
-    /// decide on a snapshot (`state.tree().to_snapshot()`, `state.sessions()`). It runs on the
+    /// decide on a snapshot (`state.tree().capture()`, `state.sessions()`). It runs on the
     /// core task, so it must not block. Does nothing by default.
     fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {
         let _ = (txns, state);

@@ -24,7 +24,7 @@
 //! }
 //! // After each durable batch has been applied:
 //! if store.txns_applied(batch_len) {
-//!     store.snapshot(tree.to_snapshot(), sessions); // written on a background thread
+//!     store.snapshot(tree.capture(), sessions); // sorted and written on a background thread
 //! }
 //! ```
 //!

@@ -20,7 +20,7 @@
 //! // After applying it: snapshot when the policy says so.
 //! if store.txns_applied(batch.len()) {
 //!     let sessions = recovered.sessions.iter().map(|(&id, &t)| (id, t)).collect();
-//!     store.snapshot(tree.to_snapshot(), sessions);
+//!     store.snapshot(tree.capture(), sessions);
 //! }
 //! # let _ = &mut tree;
 //! # Ok::<(), zk_storage::StorageError>(())
@@ -241,9 +241,15 @@ impl DataStore {
     }
 
     /// Rolls the log and writes `tree` and `sessions` as a snapshot on a background thread.
+    /// `tree` is a [`TreeSnapshot`] or, cheaper for the caller, a [`zk_tree::TreeCapture`]
+    /// (`DataTree::capture`), which the background thread sorts into one.
     /// Returns false (and does nothing) if the previous snapshot is still being written, as
     /// ZooKeeper's "Too busy to snap, skipping".
-    pub fn snapshot(&mut self, tree: TreeSnapshot, sessions: Vec<(SessionId, i32)>) -> bool {
+    pub fn snapshot(
+        &mut self,
+        tree: impl Into<TreeSnapshot> + Send + 'static,
+        sessions: Vec<(SessionId, i32)>,
+    ) -> bool {
         if self.snapshot_in_progress() {
             warn!("too busy to snapshot, skipping");
             return false;
@@ -253,7 +259,7 @@ impl DataStore {
         let dir = self.snap_dir.clone();
         let spawned = std::thread::Builder::new()
             .name("zk-snapshot".to_owned())
-            .spawn(move || write_snapshot(&*fs, &dir, &tree, &sessions));
+            .spawn(move || write_snapshot(&*fs, &dir, &tree.into(), &sessions));
         match spawned {
             Ok(thread) => {
                 self.snapshotter = Some(thread);

@@ -55,5 +55,7 @@ pub use auth::{authenticate, digest_id, generate_digest, AuthFailed};
 pub use ephemeral::{EphemeralType, CONTAINER_OWNER, MAX_TTL_MS};
 pub use path::validate_path;
 pub use prepare::{PendingChanges, RequestContext};
-pub use tree::{DataTree, SnapshotError, SnapshotNode, StatPersisted, TreeConfig, TreeSnapshot};
+pub use tree::{
+    DataTree, SnapshotError, SnapshotNode, StatPersisted, TreeCapture, TreeConfig, TreeSnapshot,
+};
 pub use txn::{ApplyOutcome, Op, TreeEvent, TreeEventKind, Txn, TxnHeader, TxnResult};

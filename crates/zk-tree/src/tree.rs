@@ -10,6 +10,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
@@ -137,15 +138,16 @@ impl Children {
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     /// `None` is null data (as a null `byte[]` in ZooKeeper's `DataNode`), `Some` of an empty
-    /// slice is empty data. The option costs nothing: it uses the box's non-null niche.
-    pub(crate) data: Option<Box<[u8]>>,
+    /// slice is empty data. The option costs nothing: it uses the pointer's non-null niche.
+    /// Shared (`Arc`) so that [`DataTree::capture`] copies a pointer, not the bytes.
+    pub(crate) data: Option<Arc<[u8]>>,
     pub(crate) acl: AclRef,
     pub(crate) stat: StatPersisted,
     pub(crate) children: Children,
 }
 
 const _: () = assert!(
-    std::mem::size_of::<Option<Box<[u8]>>>() == std::mem::size_of::<Box<[u8]>>(),
+    std::mem::size_of::<Option<Arc<[u8]>>>() == std::mem::size_of::<Arc<[u8]>>(),
     "null data must not make a node bigger"
 );
 
@@ -227,6 +229,106 @@ pub struct TreeSnapshot {
     pub nodes: Vec<SnapshotNode>,
 }
 
+/// A copy of a tree's state taken by [`DataTree::capture`]: nodes in the tree's own order, ACLs
+/// by the tree's cache slots. Turn it into a [`TreeSnapshot`] with
+/// [`TreeCapture::into_snapshot`] (or `into`).
+#[derive(Clone, Debug)]
+pub struct TreeCapture {
+    last_processed_zxid: Zxid,
+    sessions: Vec<(SessionId, i32)>,
+    /// The ACL list of each cache slot (empty for a free one).
+    acls: Vec<SharedAcl>,
+    nodes: Vec<CapturedNode>,
+}
+
+#[derive(Clone, Debug)]
+struct CapturedNode {
+    path: Arc<str>,
+    data: Option<Arc<[u8]>>,
+    acl: u32,
+    stat: StatPersisted,
+}
+
+impl TreeCapture {
+    /// The zxid of the last txn applied to the captured tree.
+    pub fn last_processed_zxid(&self) -> Zxid {
+        self.last_processed_zxid
+    }
+
+    /// The number of captured nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Sorts the nodes by path (so parents come first) and numbers the ACL lists in order of
+    /// first use, so equal trees give equal snapshots whatever their history.
+    pub fn into_snapshot(self) -> TreeSnapshot {
+        let TreeCapture {
+            last_processed_zxid,
+            sessions,
+            acls: slots,
+            nodes,
+        } = self;
+        // Each comparison starts with the path's first 8 bytes as a big-endian number
+        // (zero-padded, so it orders as the bytes do); most end there, without following the
+        // pointers to the paths.
+        let prefix = |path: &str| {
+            let mut word = [0u8; 8];
+            let len = path.len().min(8);
+            word[..len].copy_from_slice(&path.as_bytes()[..len]);
+            u64::from_be_bytes(word)
+        };
+        let mut nodes: Vec<(u64, CapturedNode)> = nodes
+            .into_iter()
+            .map(|node| (prefix(&node.path), node))
+            .collect();
+        nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path.cmp(&b.1.path)));
+        // The snapshot's ACL index of each cache slot, assigned in order of first use.
+        let mut acl_index: Vec<Option<u32>> = vec![None; slots.len()];
+        let mut acls = Vec::new();
+        let nodes = nodes
+            .into_iter()
+            .map(|(_, node)| {
+                let slot = node.acl as usize;
+                let index = match acl_index.get(slot).copied().flatten() {
+                    Some(index) => index,
+                    None => {
+                        acls.push(
+                            slots
+                                .get(slot)
+                                .map(|list| list.to_vec())
+                                .unwrap_or_default(),
+                        );
+                        let index = u32::try_from(acls.len() - 1).unwrap_or(u32::MAX);
+                        if let Some(entry) = acl_index.get_mut(slot) {
+                            *entry = Some(index);
+                        }
+                        index
+                    }
+                };
+                SnapshotNode {
+                    path: node.path.to_string(),
+                    data: node.data.as_deref().map(<[u8]>::to_vec),
+                    acl: index,
+                    stat: node.stat,
+                }
+            })
+            .collect();
+        TreeSnapshot {
+            last_processed_zxid,
+            sessions,
+            acls,
+            nodes,
+        }
+    }
+}
+
+impl From<TreeCapture> for TreeSnapshot {
+    fn from(capture: TreeCapture) -> TreeSnapshot {
+        capture.into_snapshot()
+    }
+}
+
 /// Why a snapshot could not be loaded.
 #[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -248,7 +350,7 @@ pub enum SnapshotError {
 #[derive(Clone, Debug)]
 pub struct DataTree {
     pub(crate) config: TreeConfig,
-    pub(crate) nodes: HashMap<Box<str>, Node, FixedState>,
+    pub(crate) nodes: HashMap<Arc<str>, Node, FixedState>,
     pub(crate) acls: AclCache,
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -307,7 +409,12 @@ impl DataTree {
             ("/zookeeper/quota", &[][..]),
         ] {
             let acl = tree.acls.intern(&open);
-            tree.insert_raw(path, Some(Box::default()), acl, StatPersisted::default());
+            tree.insert_raw(
+                path,
+                Some(Arc::from(&[][..])),
+                acl,
+                StatPersisted::default(),
+            );
             if let Some(node) = tree.nodes.get_mut(path) {
                 for name in children {
                     node.children.insert(name);
@@ -319,20 +426,20 @@ impl DataTree {
             aversion: -1,
             ..StatPersisted::default()
         };
-        tree.insert_raw("/zookeeper/config", Some(Box::default()), acl, stat);
+        tree.insert_raw("/zookeeper/config", Some(Arc::from(&[][..])), acl, stat);
         tree
     }
 
     fn insert_raw(
         &mut self,
         path: &str,
-        data: Option<Box<[u8]>>,
+        data: Option<Arc<[u8]>>,
         acl: AclRef,
         stat: StatPersisted,
     ) {
         self.data_size += node_size(path, data.as_deref());
         self.nodes.insert(
-            Box::from(path),
+            Arc::from(path),
             Node {
                 data,
                 acl,
@@ -752,7 +859,7 @@ impl DataTree {
         parent.children.insert(name);
         let parent_acl = parent.acl;
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
-        self.insert_raw(path, data.map(Box::from), acl_ref, stat);
+        self.insert_raw(path, data.map(Arc::from), acl_ref, stat);
         match self.ephemeral_type(ephemeral_owner) {
             EphemeralType::Container => {
                 self.containers.insert(path.to_owned());
@@ -853,7 +960,7 @@ impl DataTree {
         let extended = self.config.extended_types_enabled;
         let node = self.nodes.get_mut(path).ok_or(ErrorCode::NoNode)?;
         let old_size = node_size(path, node.data.as_deref());
-        node.data = data.map(Box::from);
+        node.data = data.map(Arc::from);
         node.stat.mtime = time_ms;
         node.stat.mzxid = zxid;
         node.stat.version = version;
@@ -935,50 +1042,30 @@ impl DataTree {
 
     // ----- Snapshots -----
 
-    /// A serialisable copy of the tree.
+    /// A serialisable copy of the tree: [`DataTree::capture`] sorted and numbered at once.
     pub fn to_snapshot(&self) -> TreeSnapshot {
-        // The snapshot's ACL index of each cache slot, assigned in order of first use.
-        let mut acl_index: Vec<Option<u32>> = vec![None; self.acls.slot_count()];
-        let mut acls = Vec::new();
-        // Sorted by path. Each entry carries the path's first 8 bytes as a big-endian number
-        // (zero-padded, so it orders as the bytes do): most comparisons end there, without
-        // following the pointers to the paths.
-        let prefix = |path: &str| {
-            let mut word = [0u8; 8];
-            let len = path.len().min(8);
-            word[..len].copy_from_slice(&path.as_bytes()[..len]);
-            u64::from_be_bytes(word)
-        };
-        let mut sorted: Vec<(u64, &Box<str>, &Node)> = self
+        self.capture().into_snapshot()
+    }
+
+    /// The tree's state now, copied without sorting: the part of taking a snapshot that must
+    /// run where the tree lives. [`TreeCapture::into_snapshot`] (sorting by path and numbering
+    /// the ACLs, the costly part on big trees) can then run on another thread while the tree
+    /// goes on changing.
+    pub fn capture(&self) -> TreeCapture {
+        let acls = (0..self.acls.slot_count())
+            .map(|slot| self.acls.get(AclRef(slot as u32)).clone())
+            .collect();
+        let nodes = self
             .nodes
             .iter()
-            .map(|(path, node)| (prefix(path), path, node))
-            .collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-        let nodes = sorted
-            .into_iter()
-            .map(|(_, path, node)| {
-                let slot = acl_index.get_mut(node.acl.0 as usize);
-                let index = match slot.as_deref().copied().flatten() {
-                    Some(index) => index,
-                    None => {
-                        acls.push(self.acls.get(node.acl).to_vec());
-                        let index = u32::try_from(acls.len() - 1).unwrap_or(u32::MAX);
-                        if let Some(slot) = slot {
-                            *slot = Some(index);
-                        }
-                        index
-                    }
-                };
-                SnapshotNode {
-                    path: path.to_string(),
-                    data: node.data.as_deref().map(<[u8]>::to_vec),
-                    acl: index,
-                    stat: node.stat,
-                }
+            .map(|(path, node)| CapturedNode {
+                path: path.clone(),
+                data: node.data.clone(),
+                acl: node.acl.0,
+                stat: node.stat,
             })
             .collect();
-        TreeSnapshot {
+        TreeCapture {
             last_processed_zxid: self.last_processed_zxid,
             sessions: self.sessions.iter().map(|(&s, &t)| (s, t)).collect(),
             acls,
@@ -1082,12 +1169,12 @@ impl DataTree {
             }
             tree.data_size += node_size(&path, data.as_deref());
             let node = Node {
-                data: data.map(Vec::into_boxed_slice),
+                data: data.map(Arc::from),
                 acl: acl_ref,
                 stat,
                 children: Children::default(),
             };
-            match tree.nodes.entry(path.into_boxed_str()) {
+            match tree.nodes.entry(Arc::from(path)) {
                 Entry::Vacant(slot) => {
                     slot.insert(node);
                 }

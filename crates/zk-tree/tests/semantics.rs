@@ -677,6 +677,48 @@ fn snapshots_round_trip_the_whole_tree() {
 }
 
 #[test]
+fn a_capture_keeps_the_state_it_was_taken_at_while_the_tree_changes() {
+    let mut h = Harness::new();
+    h.mk("/a");
+    h.run(&set_data("/a", b"before", -1));
+    h.mk("/gone");
+    let expected = h.tree.to_snapshot();
+    let capture = h.tree.capture();
+    assert_eq!(capture.last_processed_zxid(), expected.last_processed_zxid);
+    assert_eq!(capture.node_count(), expected.nodes.len());
+    // Every kind of change after the capture: data, ACL, a new node, a deleted node.
+    h.run(&set_data("/a", b"after", -1));
+    h.run(&set_acl("/a", vec![acl(Perms::READ, "ip", "1.2.3.4")], -1));
+    h.mk("/new");
+    h.run(&delete("/gone", -1));
+    assert_ne!(h.tree.to_snapshot(), expected);
+    assert_eq!(capture.into_snapshot(), expected);
+}
+
+#[test]
+fn equal_trees_give_equal_snapshots_whatever_their_history() {
+    let digest = acl(Perms::ALL, "digest", "u:x");
+    let ip = acl(Perms::READ, "ip", "1.2.3.4");
+    // The same nodes and ACLs, created in opposite orders (so the ACL cache numbers the lists
+    // differently and the node map holds them in another order).
+    let mut one = Harness::new();
+    one.run(&create_acl("/p", vec![digest.clone()]));
+    one.run(&create_acl("/q", vec![ip.clone()]));
+    let mut two = Harness::new();
+    two.run(&create_acl("/q", vec![ip]));
+    two.run(&create_acl("/p", vec![digest]));
+    let one = one.tree.capture().into_snapshot();
+    let two = two.tree.capture().into_snapshot();
+    let paths = |s: &TreeSnapshot| s.nodes.iter().map(|n| n.path.clone()).collect::<Vec<_>>();
+    assert_eq!(paths(&one), paths(&two));
+    assert_eq!(one.acls, two.acls);
+    let acl_of =
+        |s: &TreeSnapshot, path: &str| s.nodes.iter().find(|n| n.path == path).map(|n| n.acl);
+    assert_eq!(acl_of(&one, "/p"), acl_of(&two, "/p"));
+    assert_eq!(acl_of(&one, "/q"), acl_of(&two, "/q"));
+}
+
+#[test]
 fn snapshots_load_children_that_are_not_contiguous_and_share_acls() {
     let mut h = Harness::new();
     // In path order "/a-b" sorts between "/a" and "/a/x": the root's children are interleaved

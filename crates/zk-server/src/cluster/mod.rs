@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use zk_proto::{Epoch, ErrorCode, Id, SessionId, Sid, Zxid};
 use zk_sync::ZabMsg;
-use zk_tree::{DataTree, Op, TreeSnapshot, Txn, TxnHeader};
+use zk_tree::{DataTree, Op, TreeCapture, Txn, TxnHeader};
 
 /// The leading byte of every quorum-port frame.
 pub const PEER_WIRE_VERSION: u8 = 1;
@@ -122,7 +122,7 @@ pub enum ServingRole {
 }
 
 /// A snapshot of the core's applied state: its zxid, the tree and the sessions.
-pub type AppliedSnapshot = (Zxid, TreeSnapshot, Vec<(SessionId, i32)>);
+pub type AppliedSnapshot = (Zxid, TreeCapture, Vec<(SessionId, i32)>);
 
 /// The node task's messages to the core.
 #[derive(Debug)]
@@ -186,8 +186,8 @@ pub enum ToNode {
     Snapshot {
         /// Its zxid.
         zxid: Zxid,
-        /// The tree.
-        tree: TreeSnapshot,
+        /// The tree, captured (sorted into a snapshot on the snapshot thread).
+        tree: TreeCapture,
         /// The sessions.
         sessions: Vec<(SessionId, i32)>,
     },

@@ -476,7 +476,18 @@ impl Node {
             }
             return;
         }
-        let state = zk_storage::encode_snapshot(&tree, &sessions, zxid);
+        // Sorting and encoding a big tree takes a while: off the runtime's threads.
+        let encoded = tokio::task::spawn_blocking(move || {
+            zk_storage::encode_snapshot(&tree.into_snapshot(), &sessions, zxid)
+        })
+        .await;
+        let Ok(state) = encoded else {
+            error!(%to, %zxid, "encoding the snapshot failed; dropping the learner");
+            if self.links.remove(&to).is_some() {
+                self.deferred.push_back(Input::PeerDown(to));
+            }
+            return;
+        };
         info!(learner = %to, %zxid, bytes = state.len(), "sending a snapshot");
         self.send_to(to, &PeerMsg::Zab(ZabMsg::Snap { zxid, state }));
     }
@@ -486,7 +497,7 @@ impl Node {
     fn take_snapshot(
         &mut self,
         zxid: Zxid,
-        tree: zk_tree::TreeSnapshot,
+        tree: zk_tree::TreeCapture,
         sessions: Vec<(zk_proto::SessionId, i32)>,
     ) {
         if self.store.snapshot(tree, sessions) {

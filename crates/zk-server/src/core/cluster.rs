@@ -511,7 +511,7 @@ impl Core {
             ToCore::TakeSnapshot { reply } => {
                 // The tree's own zxid: `last_zxid` may already name the new epoch.
                 let zxid = self.tree.last_processed_zxid();
-                let _ = reply.send((zxid, self.tree.to_snapshot(), self.session_list()));
+                let _ = reply.send((zxid, self.tree.capture(), self.session_list()));
             }
             ToCore::FromLearner { sid, msg } => self.on_learner_msg(sid, msg),
             ToCore::SyncDone {
@@ -688,7 +688,7 @@ impl Core {
         self.complete_syncs();
         let cluster = self.cluster_mut();
         if count > 0 && cluster.snapshots.record(count) {
-            let tree = self.tree.to_snapshot();
+            let tree = self.tree.capture();
             let sessions = self.session_list();
             let cluster = self.cluster_ref();
             cluster.send(ToNode::Snapshot {
