@@ -65,6 +65,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Slot {
     result: Option<Result<Zxid>>,
     waker: Option<Waker>,
+    /// A thread blocks in [`AppendHandle::wait`]: only then is the condition variable notified
+    /// (a notification is a syscall even with nobody waiting, on the writer's critical path).
+    blocked: bool,
 }
 
 #[derive(Debug, Default)]
@@ -81,12 +84,14 @@ struct Completion(Option<Arc<Shared>>);
 impl Completion {
     fn resolve(mut self, result: Result<Zxid>) {
         if let Some(shared) = self.0.take() {
-            let waker = {
+            let (waker, blocked) = {
                 let mut slot = lock(&shared.slot);
                 slot.result = Some(result);
-                slot.waker.take()
+                (slot.waker.take(), slot.blocked)
             };
-            shared.ready.notify_all();
+            if blocked {
+                shared.ready.notify_all();
+            }
             if let Some(waker) = waker {
                 waker.wake();
             }
@@ -136,6 +141,7 @@ impl AppendHandle {
             if let Some(result) = slot.result.take() {
                 return result;
             }
+            slot.blocked = true;
             slot = self
                 .shared
                 .ready
@@ -390,10 +396,10 @@ impl WriterThread {
         };
         let mut txns = 0;
         let mut closes = Vec::new();
+        // Consecutive appends go to the file in one write: (first zxid, their bytes).
+        let mut run: Option<(Zxid, Vec<u8>)> = None;
         for request in group {
             match request {
-                Request::Roll => self.roll_requested = true,
-                Request::Close { done } => closes.push(done),
                 Request::Append {
                     bytes,
                     first,
@@ -401,12 +407,29 @@ impl WriterThread {
                     count,
                     done: completion,
                 } => {
-                    if outcome.is_ok() {
-                        outcome = self.write(&bytes, first);
+                    match &mut run {
+                        Some((_, pending)) => pending.extend_from_slice(&bytes),
+                        None => run = Some((first, bytes)),
                     }
                     txns += count;
                     done.push((last, completion));
                 }
+                Request::Roll | Request::Close { .. } => {
+                    if let Some((first, bytes)) = run.take() {
+                        if outcome.is_ok() {
+                            outcome = self.write(&bytes, first);
+                        }
+                    }
+                    match request {
+                        Request::Close { done } => closes.push(done),
+                        _ => self.roll_requested = true,
+                    }
+                }
+            }
+        }
+        if let Some((first, bytes)) = run.take() {
+            if outcome.is_ok() {
+                outcome = self.write(&bytes, first);
             }
         }
         if outcome.is_ok() && !done.is_empty() {
