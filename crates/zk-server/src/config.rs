@@ -157,6 +157,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The data tree settings: `zookeeper.extendedTypesEnabled`, and a hash key drawn at random
+    /// (from the standard library's randomly keyed hasher) for every tree the server builds.
+    pub(crate) fn tree_config(&self) -> zk_tree::TreeConfig {
+        use std::hash::BuildHasher;
+        zk_tree::TreeConfig {
+            extended_types_enabled: self.extended_types_enabled,
+            hash_seed: std::collections::hash_map::RandomState::new().hash_one(0x7a6b_u64),
+        }
+    }
+
     /// The configuration a bare `zk-server` runs with: port 2181 on every address, data under
     /// `./zk-data`, tickTime 3000.
     pub fn standalone_default() -> Config {

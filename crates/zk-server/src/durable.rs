@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tracing::info;
 use zk_storage::{DataStore, StoreConfig};
-use zk_tree::{TreeConfig, Txn, TxnHeader};
+use zk_tree::{Txn, TxnHeader};
 
 use crate::config::Config;
 use crate::error::StorageError;
@@ -36,9 +36,7 @@ pub(crate) fn store_config(config: &Config, seed: u64) -> StoreConfig {
         0 => None,
         hours => Some(Duration::from_secs(u64::from(hours) * 3600)),
     };
-    store_config.tree_config = TreeConfig {
-        extended_types_enabled: config.extended_types_enabled,
-    };
+    store_config.tree_config = config.tree_config();
     store_config.seed = seed;
     store_config
 }

@@ -601,7 +601,7 @@ fn garbage_snapshots_are_refused_without_panicking() {
     broken.push(("missing ACL", bad_acl));
     let mut orphan = tree.clone();
     if let Some(node) = orphan.nodes.last_mut() {
-        node.path = "/no/such/parent".to_owned();
+        node.path = "/no/such/parent".into();
     }
     broken.push(("orphan", orphan));
     for (what, broken_tree) in &broken {

@@ -9,7 +9,6 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -26,12 +25,17 @@ pub struct TreeConfig {
     /// ZooKeeper's `zookeeper.extendedTypesEnabled`: whether TTL nodes may be created (and TTL
     /// owners are recognised). ZooKeeper defaults to false; this server defaults to true.
     pub extended_types_enabled: bool,
+    /// The key of the hash function of the node map and the child sets. The default (0) makes
+    /// every tree hash alike, for tests and the simulator; a server draws it at random when it
+    /// starts, so that clients cannot choose paths that all fall in one bucket.
+    pub hash_seed: u64,
 }
 
 impl Default for TreeConfig {
     fn default() -> TreeConfig {
         TreeConfig {
             extended_types_enabled: true,
+            hash_seed: 0,
         }
     }
 }
@@ -106,12 +110,12 @@ impl StatPersisted {
 // The box keeps a leaf's `Children` at 8 bytes instead of the 32 of an empty `HashSet`.
 #[allow(clippy::box_collection)]
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Children(Option<Box<HashSet<Box<str>, FixedState>>>);
+pub(crate) struct Children(Option<Box<HashSet<Box<str>, PathHashState>>>);
 
 impl Children {
-    fn insert(&mut self, name: &str) {
+    fn insert(&mut self, name: &str, state: &PathHashState) {
         self.0
-            .get_or_insert_with(Box::default)
+            .get_or_insert_with(|| Box::new(HashSet::with_hasher(state.clone())))
             .insert(Box::from(name));
     }
 
@@ -153,65 +157,20 @@ const _: () = assert!(
     "null data must not make a node bigger"
 );
 
-/// The node map's hasher state: deterministic, so the tree uses no global randomness.
-type FixedState = BuildHasherDefault<PathHasher>;
-
-/// A fast deterministic hasher for paths: a multiply-add over 8-byte words and a final
-/// avalanche (murmur3's `fmix64`, so hashbrown's tag bits and bucket bits are both mixed).
-/// It replaced SipHash with fixed keys, which dominated loading a snapshot and was no more
-/// resistant to crafted collisions, its keys being public.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct PathHasher(u64);
-
-const PATH_HASH_K: u64 = 0xf135_7aea_2e62_a9c5;
-
-impl PathHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = self.0.wrapping_add(word).wrapping_mul(PATH_HASH_K);
-    }
-}
-
-impl Hasher for PathHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        // The length keeps "a" and "a\0" apart.
-        self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.add(u64::from(byte));
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-}
+/// The hasher state of the node map and of the child sets: foldhash, keyed by
+/// [`TreeConfig::hash_seed`] (so the tree takes no randomness of its own, and a server that seeds
+/// it at random leaves clients no way to craft paths or names that collide).
+type PathHashState = foldhash::fast::FixedState;
 
 /// One node of a [`TreeSnapshot`].
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct SnapshotNode {
-    /// The full path.
-    pub path: String,
-    /// The data; `None` for null data.
+    /// The full path (shared with the tree it was taken from or is loaded into).
+    #[serde(with = "crate::bytes::shared_str")]
+    pub path: Arc<str>,
+    /// The data; `None` for null data (shared as the path is).
     #[serde(with = "crate::bytes::option")]
-    pub data: Option<Vec<u8>>,
+    pub data: Option<Arc<[u8]>>,
     /// The index of the node's ACL in [`TreeSnapshot::acls`].
     pub acl: u32,
     /// The persisted Stat.
@@ -309,8 +268,8 @@ impl TreeCapture {
                     }
                 };
                 SnapshotNode {
-                    path: node.path.to_string(),
-                    data: node.data.as_deref().map(<[u8]>::to_vec),
+                    path: node.path,
+                    data: node.data,
                     acl: index,
                     stat: node.stat,
                 }
@@ -352,7 +311,7 @@ pub enum SnapshotError {
 #[derive(Clone, Debug)]
 pub struct DataTree {
     pub(crate) config: TreeConfig,
-    pub(crate) nodes: HashMap<Arc<str>, Node, FixedState>,
+    pub(crate) nodes: HashMap<Arc<str>, Node, PathHashState>,
     pub(crate) acls: AclCache,
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -385,6 +344,11 @@ fn data_len(data: Option<&[u8]>) -> usize {
 }
 
 impl DataTree {
+    /// The hasher state of this tree's node map and child sets.
+    fn hash_state(&self) -> PathHashState {
+        PathHashState::with_seed(self.config.hash_seed)
+    }
+
     /// The initial tree with the default [`TreeConfig`].
     pub fn new() -> DataTree {
         DataTree::with_config(TreeConfig::default())
@@ -395,7 +359,7 @@ impl DataTree {
     pub fn with_config(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
             config,
-            nodes: HashMap::default(),
+            nodes: HashMap::with_hasher(PathHashState::with_seed(config.hash_seed)),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -417,9 +381,10 @@ impl DataTree {
                 acl,
                 StatPersisted::default(),
             );
+            let state = tree.hash_state();
             if let Some(node) = tree.nodes.get_mut(path) {
                 for name in children {
-                    node.children.insert(name);
+                    node.children.insert(name, &state);
                 }
             }
         }
@@ -847,6 +812,7 @@ impl DataTree {
             self.acls.release(old);
             return Err(ErrorCode::NodeExists);
         }
+        let state = self.hash_state();
         let Some(parent) = self.nodes.get_mut(parent_path) else {
             self.acls.release(acl_ref);
             return Err(ErrorCode::NoNode);
@@ -860,7 +826,7 @@ impl DataTree {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(name);
+        parent.children.insert(name, &state);
         let parent_acl = parent.acl;
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
         self.insert_raw(path, data.map(Arc::from), acl_ref, stat);
@@ -1105,7 +1071,10 @@ impl DataTree {
         } = snapshot;
         let mut tree = DataTree {
             config,
-            nodes: HashMap::with_capacity_and_hasher(nodes.len(), FixedState::default()),
+            nodes: HashMap::with_capacity_and_hasher(
+                nodes.len(),
+                PathHashState::with_seed(config.hash_seed),
+            ),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -1119,7 +1088,7 @@ impl DataTree {
         for node in &nodes {
             match users.get_mut(node.acl as usize) {
                 Some(count) => *count += 1,
-                None => return Err(SnapshotError::MissingAcl(node.path.clone())),
+                None => return Err(SnapshotError::MissingAcl(node.path.to_string())),
             }
         }
         let acl_refs: Vec<Option<AclRef>> = acls
@@ -1138,13 +1107,13 @@ impl DataTree {
                 acl,
                 stat,
             } = node;
-            if path != "/" {
-                let (parent, name) =
-                    split_path(&path).ok_or_else(|| SnapshotError::MissingParent(path.clone()))?;
+            if &*path != "/" {
+                let (parent, name) = split_path(&path)
+                    .ok_or_else(|| SnapshotError::MissingParent(path.to_string()))?;
                 if parent != parent_path || siblings.is_empty() {
                     tree.add_children(&parent_path, &mut siblings);
                     if !tree.nodes.contains_key(parent) {
-                        return Err(SnapshotError::MissingParent(path));
+                        return Err(SnapshotError::MissingParent(path.to_string()));
                     }
                     parent_path.clear();
                     parent_path.push_str(parent);
@@ -1155,30 +1124,30 @@ impl DataTree {
                 .get(acl as usize)
                 .copied()
                 .flatten()
-                .ok_or_else(|| SnapshotError::MissingAcl(path.clone()))?;
+                .ok_or_else(|| SnapshotError::MissingAcl(path.to_string()))?;
             match tree.ephemeral_type(stat.ephemeral_owner) {
                 EphemeralType::Container => {
-                    tree.containers.insert(path.clone());
+                    tree.containers.insert(path.to_string());
                 }
                 EphemeralType::Ttl(_) => {
-                    tree.ttls.insert(path.clone());
+                    tree.ttls.insert(path.to_string());
                 }
                 EphemeralType::Normal(session) => {
                     tree.ephemerals
                         .entry(session)
                         .or_default()
-                        .insert(path.clone());
+                        .insert(path.to_string());
                 }
                 EphemeralType::Void => {}
             }
             tree.data_size += node_size(&path, data.as_deref());
             let node = Node {
-                data: data.map(Arc::from),
+                data,
                 acl: acl_ref,
                 stat,
                 children: Children::default(),
             };
-            match tree.nodes.entry(Arc::from(path)) {
+            match tree.nodes.entry(path) {
                 Entry::Vacant(slot) => {
                     slot.insert(node);
                 }
@@ -1199,12 +1168,17 @@ impl DataTree {
         if names.is_empty() {
             return;
         }
+        let state = self.hash_state();
         let Some(node) = self.nodes.get_mut(parent) else {
             names.clear();
             return;
         };
         match &mut node.children.0 {
-            None => node.children.0 = Some(Box::new(names.drain(..).collect())),
+            None => {
+                let mut set = HashSet::with_capacity_and_hasher(names.len(), state);
+                set.extend(names.drain(..));
+                node.children.0 = Some(Box::new(set));
+            }
             Some(set) => set.extend(names.drain(..)),
         }
     }

@@ -225,6 +225,7 @@ fn create_errors_follow_zookeeper_order() {
 fn ttl_creation_is_unimplemented_without_extended_types() {
     let h = Harness::with_tree(DataTree::with_config(TreeConfig {
         extended_types_enabled: false,
+        ..TreeConfig::default()
     }));
     let cases = [
         (

@@ -390,6 +390,7 @@ fn ttl_nodes_expire_after_their_ttl_without_changes_or_children() {
 fn ttl_owners_are_session_owners_when_extended_types_are_off() {
     let mut h = Harness::with_tree(DataTree::with_config(TreeConfig {
         extended_types_enabled: false,
+        ..TreeConfig::default()
     }));
     h.run(&create("/c", CreateMode::Container));
     assert_eq!(h.stat("/c").ephemeral_owner, SessionId(0));
@@ -672,7 +673,7 @@ fn snapshots_round_trip_the_whole_tree() {
     assert_eq!(restored.sessions(), h.tree.sessions());
     assert_eq!(restored.last_processed_zxid(), h.tree.last_processed_zxid());
     let mut broken = snapshot.clone();
-    broken.nodes.retain(|n| n.path != "/a");
+    broken.nodes.retain(|n| &*n.path != "/a");
     assert!(DataTree::from_snapshot(&broken, TreeConfig::default()).is_err());
 }
 
@@ -696,6 +697,36 @@ fn a_capture_keeps_the_state_it_was_taken_at_while_the_tree_changes() {
 }
 
 #[test]
+fn the_hash_seed_changes_no_answer_and_no_snapshot() {
+    let run = |hash_seed| {
+        let mut h = Harness::with_tree(DataTree::with_config(TreeConfig {
+            hash_seed,
+            ..TreeConfig::default()
+        }));
+        h.mk("/p");
+        for i in 0..200 {
+            h.mk(&format!("/p/c{}", (i * 7919) % 1000));
+        }
+        h.run(&delete("/p/c0", -1));
+        let children = h.tree.get_children("/p", &[]);
+        (children, h.tree.to_snapshot())
+    };
+    let (children, snapshot) = run(0);
+    let Ok((names, _)) = &children else {
+        panic!("getChildren failed: {children:?}");
+    };
+    assert_eq!(names.len(), 199);
+    assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "sorted");
+    for seed in [1, 0x9e37_79b9_7f4a_7c15, u64::MAX] {
+        assert_eq!(
+            run(seed),
+            (children.clone(), snapshot.clone()),
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
 fn equal_trees_give_equal_snapshots_whatever_their_history() {
     let digest = acl(Perms::ALL, "digest", "u:x");
     let ip = acl(Perms::READ, "ip", "1.2.3.4");
@@ -713,7 +744,7 @@ fn equal_trees_give_equal_snapshots_whatever_their_history() {
     assert_eq!(paths(&one), paths(&two));
     assert_eq!(one.acls, two.acls);
     let acl_of =
-        |s: &TreeSnapshot, path: &str| s.nodes.iter().find(|n| n.path == path).map(|n| n.acl);
+        |s: &TreeSnapshot, path: &str| s.nodes.iter().find(|n| &*n.path == path).map(|n| n.acl);
     assert_eq!(acl_of(&one, "/p"), acl_of(&two, "/p"));
     assert_eq!(acl_of(&one, "/q"), acl_of(&two, "/q"));
 }
@@ -773,8 +804,8 @@ fn damaged_snapshots_are_refused() {
     ));
 
     let mut child_first = snapshot.clone();
-    let a = child_first.nodes.iter().position(|n| n.path == "/a");
-    let b = child_first.nodes.iter().position(|n| n.path == "/a/b");
+    let a = child_first.nodes.iter().position(|n| &*n.path == "/a");
+    let b = child_first.nodes.iter().position(|n| &*n.path == "/a/b");
     if let (Some(a), Some(b)) = (a, b) {
         child_first.nodes.swap(a, b);
     }
@@ -788,7 +819,7 @@ fn damaged_snapshots_are_refused() {
     assert!(matches!(load(bad_acl), Err(SnapshotError::MissingAcl(_))));
 
     let mut no_root = snapshot;
-    no_root.nodes.retain(|n| n.path != "/");
+    no_root.nodes.retain(|n| &*n.path != "/");
     assert!(load(no_root).is_err());
 }
 
@@ -884,8 +915,8 @@ fn null_data_survives_snapshots_and_txn_serde() {
         snapshot
             .nodes
             .iter()
-            .find(|n| n.path == path)
-            .map(|n| n.data.clone())
+            .find(|n| &*n.path == path)
+            .map(|n| n.data.as_deref().map(<[u8]>::to_vec))
     };
     assert_eq!(data_of("/null"), Some(None));
     assert_eq!(data_of("/empty"), Some(Some(Vec::new())));

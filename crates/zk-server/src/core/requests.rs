@@ -16,8 +16,8 @@ use zk_proto::response::{
 };
 use zk_proto::{CreateMode, ErrorCode, Id, OpCode, Perms, Record, SessionId, Xid, Zxid};
 use zk_tree::{
-    acl, ApplyOutcome, DataTree, Op, RequestContext, TreeConfig, TreeEvent, TreeEventKind, Txn,
-    TxnHeader, TxnResult,
+    acl, ApplyOutcome, DataTree, Op, RequestContext, TreeEvent, TreeEventKind, Txn, TxnHeader,
+    TxnResult,
 };
 use zk_watch::{EventKind, NodeView, NodeZxids, RemoveKind, SetWatchLists, WatchKind};
 
@@ -29,9 +29,7 @@ use crate::stats::{wall_clock_ms, ConnId};
 
 /// A fresh data tree for this configuration.
 pub(super) fn new_tree(config: &Config) -> DataTree {
-    DataTree::with_config(TreeConfig {
-        extended_types_enabled: config.extended_types_enabled,
-    })
+    DataTree::with_config(config.tree_config())
 }
 
 /// Fills in what the four-letter words need from the tree.
