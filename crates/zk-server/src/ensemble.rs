@@ -15,7 +15,7 @@ use zk_elect::{HierarchicalQuorum, QuorumVerifier};
 use zk_proto::Sid;
 
 use crate::config::{Config, ServerLine};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, ServerError};
 
 /// The election algorithm (`electionAlg`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -163,20 +163,14 @@ impl Ensemble {
         })
     }
 
-    /// This server's member entry.
-    ///
-    /// An `Ensemble` built by [`Ensemble::from_config`] always holds it; for one built by hand
-    /// without it, a placeholder participant on `0.0.0.0:0` is returned.
-    pub fn me(&self) -> &Member {
-        static PLACEHOLDER: std::sync::OnceLock<Member> = std::sync::OnceLock::new();
-        self.members.get(&self.my_sid).unwrap_or_else(|| {
-            PLACEHOLDER.get_or_init(|| Member {
-                sid: Sid(0),
-                quorum_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                election_addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                observer: false,
-                client_addr: None,
-            })
+    /// This server's member entry: always there in an `Ensemble` built by
+    /// [`Ensemble::from_config`]; for one built by hand without it, an error naming the sid.
+    pub fn me(&self) -> Result<&Member, ServerError> {
+        self.members.get(&self.my_sid).ok_or_else(|| {
+            ServerError::Unsupported(format!(
+                "server {} is not among the ensemble's server.N lines",
+                self.my_sid
+            ))
         })
     }
 
@@ -530,7 +524,10 @@ mod tests {
         assert_eq!(one.election_addr, "127.0.0.1:3888".parse().unwrap());
         assert!(!one.observer);
         assert_eq!(one.client_addr, None);
-        assert_eq!(e.me().client_addr, Some("0.0.0.0:2182".parse().unwrap()));
+        assert_eq!(
+            e.me().unwrap().client_addr,
+            Some("0.0.0.0:2182".parse().unwrap())
+        );
         let three = &e.members[&Sid(3)];
         assert!(three.observer);
         assert_eq!(three.client_addr, Some("127.0.0.1:2183".parse().unwrap()));
@@ -538,6 +535,11 @@ mod tests {
         assert_eq!(e.observers(), vec![Sid(3)]);
         assert!(!e.is_observer());
         assert!(ensemble(THREE, 3).unwrap().is_observer());
+        // Built by hand without this server's line: an error that names it, not a placeholder.
+        let mut stranger = ensemble(THREE, 2).unwrap();
+        stranger.my_sid = Sid(9);
+        let error = stranger.me().map(|m| m.sid).unwrap_err().to_string();
+        assert!(error.contains("server 9"), "{error}");
         assert_eq!(e.election_alg, ElectionAlg::FastLeaderElection);
         assert_eq!(
             (e.tick_time_ms, e.init_limit_ticks, e.sync_limit_ticks),
@@ -554,8 +556,11 @@ mod tests {
             1,
         )
         .unwrap();
-        assert_eq!(e.me().quorum_addr, "[::1]:2888".parse().unwrap());
-        assert_eq!(e.me().client_addr, Some("[::1]:2181".parse().unwrap()));
+        assert_eq!(e.me().unwrap().quorum_addr, "[::1]:2888".parse().unwrap());
+        assert_eq!(
+            e.me().unwrap().client_addr,
+            Some("[::1]:2181".parse().unwrap())
+        );
         assert!(e.members[&Sid(2)].election_addr.ip().is_loopback());
         assert_eq!(e.members[&Sid(2)].election_addr.port(), 3889);
     }

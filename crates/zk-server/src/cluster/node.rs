@@ -163,7 +163,7 @@ pub async fn run(
     };
     let handle = Server::start_cluster(config, initial, link).await?;
     span.in_scope(|| info!(addr = %handle.local_addr(), "client port bound; not serving until a leader is established"));
-    let me = ensemble.me().clone();
+    let me = ensemble.me()?.clone();
     let listener = QuorumListener::bind(me.quorum_addr)
         .await
         .map_err(|source| ServerError::Bind {

@@ -52,7 +52,7 @@ impl ElectionRunner {
     /// UDP on the quorum port address; AuthFLE: UDP election port, with the secret if any) and
     /// starts the task that steps the machine.
     pub async fn start(ensemble: &Ensemble) -> Result<ElectionRunner, ServerError> {
-        let me = ensemble.me().clone();
+        let me = ensemble.me()?.clone();
         let sid = ensemble.my_sid;
         let voters = ensemble.voters();
         let counters = Arc::new(Counters::default());
