@@ -90,10 +90,11 @@ impl TxnLog for DurableTxnLog {
 
     fn committed(&mut self, txns: usize, state: &CommittedState<'_>) {
         if self.store.txns_applied(txns) {
-            // Captured here (a copy of the nodes), sorted, encoded and written on the store's
-            // snapshot thread.
+            // Captured here (a copy of the pointers to the nodes' paths and values) unless the
+            // previous snapshot is still being written; sorted, encoded and written on the
+            // store's snapshot thread.
             self.store
-                .snapshot(state.tree().capture(), state.sessions());
+                .snapshot_of(|| (state.tree().capture(), state.sessions()));
         }
     }
 }

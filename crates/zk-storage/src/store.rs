@@ -250,10 +250,20 @@ impl DataStore {
         tree: impl Into<TreeSnapshot> + Send + 'static,
         sessions: Vec<(SessionId, i32)>,
     ) -> bool {
+        self.snapshot_of(|| (tree, sessions))
+    }
+
+    /// [`DataStore::snapshot`] of what `take` returns, called only if no snapshot is being
+    /// written: a skipped snapshot costs the caller no capture of its tree.
+    pub fn snapshot_of<T: Into<TreeSnapshot> + Send + 'static>(
+        &mut self,
+        take: impl FnOnce() -> (T, Vec<(SessionId, i32)>),
+    ) -> bool {
         if self.snapshot_in_progress() {
             warn!("too busy to snapshot, skipping");
             return false;
         }
+        let (tree, sessions) = take();
         self.log.roll();
         let fs = self.fs.clone();
         let dir = self.snap_dir.clone();

@@ -519,6 +519,35 @@ fn installed_snapshot_replaces_the_history() {
 }
 
 #[test]
+fn a_snapshot_due_while_another_is_written_is_skipped_without_taking_the_tree() {
+    let fs = FaultyFileSystem::new(15);
+    let mut workload = Workload::new(15);
+    let (mut store, _) = open(&fs).expect("open");
+    write(&store, &mut workload, 20);
+    fs.hold_syncs();
+    assert!(store.snapshot_of(|| (workload.tree.capture(), workload.sessions())));
+    fs.wait_for_held_syncs(1);
+    let mut taken = false;
+    let skipped = !store.snapshot_of(|| {
+        taken = true;
+        (workload.tree.capture(), workload.sessions())
+    });
+    assert!(
+        skipped,
+        "a second snapshot started while the first was being written"
+    );
+    assert!(
+        !taken,
+        "the tree was captured for a snapshot that was skipped"
+    );
+    fs.release_syncs();
+    assert!(matches!(store.wait_for_snapshot(), Some(Ok(_))));
+    assert!(store.snapshot_of(|| (workload.tree.capture(), workload.sessions())));
+    assert!(matches!(store.wait_for_snapshot(), Some(Ok(_))));
+    store.close().expect("close");
+}
+
+#[test]
 fn a_snapshot_being_written_is_waited_for() {
     let fs = FaultyFileSystem::new(14);
     let mut workload = Workload::new(14);
