@@ -314,6 +314,7 @@ pub(crate) fn mntr(stats: &ServerStats, connections: usize, facts: &Facts) -> St
         values.push(("current_epoch", load(&cluster.epoch)));
         values.push(("leader_sid", load(&cluster.leader)));
         values.push(("election_count", load(&cluster.elections)));
+        values.push(("last_logged_zxid", load(&cluster.last_logged_zxid)));
         values.push((
             "last_election_time_ms",
             load(&cluster.last_election_time_ms),

@@ -307,10 +307,13 @@ fn an_old_leader_with_an_uncommitted_proposal_is_truncated() {
         acl: Acl::open_unsafe(),
         flags: CreateMode::Persistent.flags(),
     });
+    let logged = mntr_count(ensemble.port(old_leader), "zk_last_logged_zxid");
     session.send(&ghost).expect("send the ghost write");
-    // Time for the leader to log the proposal (it waits for acknowledgements that cannot
-    // come); if it had not logged it, zk_trunc_count below would not grow.
-    std::thread::sleep(Duration::from_secs(1));
+    // The leader logs the proposal (and waits for acknowledgements that cannot come).
+    eventually(
+        &format!("leader {old_leader} to log the ghost proposal past zxid {logged:#x}"),
+        || mntr_count(ensemble.port(old_leader), "zk_last_logged_zxid") > logged,
+    );
     println!("{name}: kill -9 of the leader, server {old_leader}, and of the frozen followers");
     ensemble.kill(old_leader);
     drop(session);

@@ -222,6 +222,9 @@ pub struct ClusterStats {
     pub last_election_time_ms: AtomicU64,
     /// Proposals this server made as leader.
     pub proposals: AtomicU64,
+    /// The zxid up to which the last history write of this server is durable (`mntr`'s
+    /// `zk_last_logged_zxid`, a key of this server's own).
+    pub last_logged_zxid: AtomicU64,
     /// Sizes of the proposals made as leader, in bytes: (last, min, max), 0 before the first.
     pub proposal_sizes: std::sync::Mutex<(u64, u64, u64)>,
 }

@@ -520,6 +520,7 @@ impl Node {
         };
         for _ in 0..writes {
             if let Some(up_to) = self.zab.next_persist_point() {
+                self.stats.last_logged_zxid.store(up_to.0, Relaxed);
                 self.feed(Input::Persisted { up_to });
             }
         }
