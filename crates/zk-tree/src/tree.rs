@@ -27,7 +27,7 @@ pub struct TreeConfig {
     pub extended_types_enabled: bool,
     /// The key of the hash function of the node map and the child sets. The default (0) makes
     /// every tree hash alike, for tests and the simulator; a server draws it at random when it
-    /// starts, so that clients cannot choose paths that all fall in one bucket.
+    /// starts, so that clients do not know which paths fall in one bucket.
     pub hash_seed: u64,
 }
 
@@ -107,7 +107,7 @@ impl StatPersisted {
 /// The child names of a node, unordered (as ZooKeeper's `HashSet`); leaves (most nodes)
 /// allocate nothing. A hash set rather than an ordered one: adding a child to a parent of many
 /// is one probe, not a walk of string comparisons through pointers to the names.
-// The box keeps a leaf's `Children` at 8 bytes instead of the 32 of an empty `HashSet`.
+// The box keeps a leaf's `Children` at 8 bytes instead of the 40 of an empty `HashSet`.
 #[allow(clippy::box_collection)]
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Children(Option<Box<HashSet<Box<str>, PathHashState>>>);
@@ -158,8 +158,8 @@ const _: () = assert!(
 );
 
 /// The hasher state of the node map and of the child sets: foldhash, keyed by
-/// [`TreeConfig::hash_seed`] (so the tree takes no randomness of its own, and a server that seeds
-/// it at random leaves clients no way to craft paths or names that collide).
+/// [`TreeConfig::hash_seed`]. The tree takes no randomness of its own; a server that seeds it at
+/// random makes which paths collide depend on a key its clients do not know.
 type PathHashState = foldhash::fast::FixedState;
 
 /// One node of a [`TreeSnapshot`].
