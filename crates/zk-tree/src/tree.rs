@@ -1183,3 +1183,44 @@ impl DataTree {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_and_its_snapshot_share_paths_and_values_with_the_tree() {
+        let mut tree = DataTree::new();
+        for (zxid, path, data) in [(1, "/a", Some(&b"value"[..])), (2, "/a/null", None)] {
+            let header = TxnHeader {
+                session_id: SessionId(0),
+                cxid: 0,
+                zxid: Zxid(zxid),
+                time_ms: 0,
+            };
+            let txn = Txn::Create {
+                path: path.to_owned(),
+                data: data.map(<[u8]>::to_vec),
+                acl: Acl::open_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            };
+            tree.apply(&header, &txn);
+        }
+        let snapshot = tree.capture().into_snapshot();
+        assert_eq!(snapshot.nodes.len(), tree.nodes.len());
+        for captured in &snapshot.nodes {
+            let Some((path, node)) = tree.nodes.get_key_value(&*captured.path) else {
+                panic!("{} is not in the tree", captured.path);
+            };
+            assert!(Arc::ptr_eq(path, &captured.path), "{path} was copied");
+            match (&node.data, &captured.data) {
+                (Some(ours), Some(theirs)) => {
+                    assert!(Arc::ptr_eq(ours, theirs), "{path}'s value was copied")
+                }
+                (None, None) => {}
+                (ours, theirs) => panic!("{path}: {ours:?} in the tree, {theirs:?} captured"),
+            }
+        }
+    }
+}
