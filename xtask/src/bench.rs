@@ -3,7 +3,7 @@
 //! - `cargo xtask bench`: both, with default durations.
 //! - `cargo xtask bench criterion [ARGS]`: `cargo bench --workspace [ARGS]`.
 //! - `cargo xtask bench servers [--duration-s S] [--warmup-s W] [--quick] [--only ours|apache]
-//!   [--znodes N] [--no-docs]`: builds `zk-server` and `zk-bench` in release, starts our server
+//!   [--znodes N] [--rounds R] [--no-docs]`: builds `zk-server` and `zk-bench` in release, starts our server
 //!   and Apache ZooKeeper 3.8 one at a time on this machine (fresh data directories under
 //!   `target/bench/`), drives each with the same `zk-bench` runs (ops get/set/create x sessions
 //!   1/16/64, 100-byte values, closed loop), measures each server's RSS with N znodes loaded, and
@@ -55,6 +55,8 @@ servers options:
   --only ours|apache  run one server only (the other's columns say \"not run\")
   --znodes N          znodes loaded for the memory row (default 100000)
   --pipeline K        requests in flight per session (default 1 = closed loop)
+  --rounds R          measure both servers R times, alternating, and report each cell's
+                      median with its range (default 1)
   --no-docs           do not rewrite docs/benchmarks.md
 
 ensemble options (writes target/bench/ensemble.md and ensemble.jsonl):
@@ -135,6 +137,8 @@ struct ServersOptions {
     only: Option<Side>,
     znodes: u64,
     pipeline: u32,
+    /// Times each side is measured (alternating sides); the report gives medians.
+    rounds: usize,
     write_docs: bool,
 }
 
@@ -147,6 +151,7 @@ impl Default for ServersOptions {
             only: None,
             znodes: 100_000,
             pipeline: 1,
+            rounds: 1,
             write_docs: true,
         }
     }
@@ -168,6 +173,13 @@ impl ServersOptions {
                     options.pipeline =
                         text.parse().ok().filter(|&k| k > 0).with_context(|| {
                             format!("--pipeline wants a count >= 1, got {text:?}")
+                        })?;
+                }
+                "--rounds" => {
+                    let text = value()?;
+                    options.rounds =
+                        text.parse().ok().filter(|&r| r > 0).with_context(|| {
+                            format!("--rounds wants a count >= 1, got {text:?}")
                         })?;
                 }
                 "--no-docs" => options.write_docs = false,
@@ -280,6 +292,8 @@ struct Cell {
     p50_us: f64,
     p99_us: f64,
     errors: u64,
+    /// The lowest and highest ops/s of the rounds, when the cell is the median of several.
+    ops_range: Option<(f64, f64)>,
 }
 
 /// The load matrix of one side: `(op, sessions)` -> the cell, or why it failed.
@@ -365,8 +379,10 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
              To measure Apache ZooKeeper alone: cargo xtask bench servers --only apache"
         )
     };
+    // Round by round, the sides alternate: a slow minute of the machine hits both.
+    let order: Vec<Side> = (0..options.rounds).flat_map(|_| options.sides()).collect();
     let all = measure_sides(
-        &options.sides(),
+        &order,
         server_failed,
         "servers.jsonl",
         |side, built| {
@@ -388,9 +404,16 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
         |results: &SideResults| &results.raw,
     )?;
 
-    let ours = of_side(&all, Side::Ours);
-    let apache = of_side(&all, Side::Apache);
-    let section = render_section(options, command, ours, apache);
+    let merged = |side: Side| {
+        merge_rounds(
+            &all.iter()
+                .filter(|(s, _)| *s == side)
+                .map(|(_, results)| results)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (ours, apache) = (merged(Side::Ours), merged(Side::Apache));
+    let section = render_section(options, command, ours.as_ref(), apache.as_ref());
     eprintln!("\n{section}");
     if options.write_docs {
         let docs = workspace_root().join("docs/benchmarks.md");
@@ -403,6 +426,51 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// One side's rounds as one result: each cell is the round with the median ops/s (so its
+/// latencies are that round's), with the range of all rounds; memory and populate times are
+/// medians. `None` when the side did not run.
+fn merge_rounds(rounds: &[&SideResults]) -> Option<SideResults> {
+    let (first, rest) = rounds.split_first()?;
+    if rest.is_empty() {
+        return Some(SideResults {
+            cells: first.cells.clone(),
+            raw: first.raw.clone(),
+            ..**first
+        });
+    }
+    let cells = first
+        .cells
+        .iter()
+        .map(|(op, sessions, first_cell)| {
+            let mut ok: Vec<&Cell> = rounds
+                .iter()
+                .filter_map(|r| find_cell(&r.cells, op, *sessions))
+                .filter_map(|cell| cell.as_ref().ok())
+                .collect();
+            ok.sort_by(|a, b| a.ops_per_s.total_cmp(&b.ops_per_s));
+            let cell = match (ok.first(), ok.last()) {
+                (Some(low), Some(high)) => Ok(Cell {
+                    ops_range: Some((low.ops_per_s, high.ops_per_s)),
+                    ..*ok[(ok.len() - 1) / 2]
+                }),
+                _ => first_cell.clone(),
+            };
+            (op.clone(), *sessions, cell)
+        })
+        .collect();
+    let median_of = |value: fn(&SideResults) -> Option<f64>| {
+        median(&mut rounds.iter().filter_map(|r| value(r)).collect::<Vec<_>>())
+    };
+    Some(SideResults {
+        cells,
+        rss_empty_kib: median_of(|r| r.rss_empty_kib.map(|k| k as f64)).map(|k| k as u64),
+        rss_loaded_kib: median_of(|r| r.rss_loaded_kib.map(|k| k as f64)).map(|k| k as u64),
+        populate_s: median_of(|r| r.populate_s),
+        data_bytes: rounds.iter().filter_map(|r| r.data_bytes).min(),
+        raw: rounds.iter().flat_map(|r| r.raw.iter().cloned()).collect(),
+    })
 }
 
 /// Memory on a fresh server, then the load matrix on another fresh one.
@@ -481,6 +549,7 @@ fn bench_side(
                     p50_us: json_number(&line, "p50_us").ok_or("no p50_us")?,
                     p99_us: json_number(&line, "p99_us").ok_or("no p99_us")?,
                     errors: json_number(&line, "errors").unwrap_or(0.0) as u64,
+                    ops_range: None,
                 })
             });
             if let Err(error) = &cell {
@@ -916,10 +985,16 @@ fn write_matrix(s: &mut String, ours: Option<&Cells>, apache: Option<&Cells>) {
             let rate = |cell: Option<&Result<Cell, String>>| match cell {
                 None => "not run".to_owned(),
                 Some(Err(_)) => "failed".to_owned(),
-                Some(Ok(cell)) if cell.errors > 0 => {
-                    format!("{} ({} errors)", thousands(cell.ops_per_s), cell.errors)
+                Some(Ok(cell)) => {
+                    let mut text = thousands(cell.ops_per_s);
+                    if let Some((low, high)) = cell.ops_range {
+                        let _ = write!(text, " ({}–{})", thousands(low), thousands(high));
+                    }
+                    if cell.errors > 0 {
+                        let _ = write!(text, " ({} errors)", cell.errors);
+                    }
+                    text
                 }
-                Some(Ok(cell)) => thousands(cell.ops_per_s),
             };
             let latency = |cell: Option<&Result<Cell, String>>| match cell {
                 Some(Ok(cell)) => format!("{} / {}", micros(cell.p50_us), micros(cell.p99_us)),
@@ -986,6 +1061,15 @@ fn render_section(
          {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
         options.warmup_s, options.duration_s
     );
+    if options.rounds > 1 {
+        let _ = writeln!(
+            s,
+            "- Rounds: each server measured {} times, the two alternating; every ops/s is the \
+             median round (lowest–highest in brackets), its latencies are that round's, and the \
+             ratio is of the medians; memory figures are medians",
+            options.rounds
+        );
+    }
     let durability = |r: Option<&SideResults>| match r.and_then(|r| r.data_bytes) {
         None => "not run".to_owned(),
         Some(0) => "**nothing** (writes were not persisted)".to_owned(),
@@ -1733,9 +1817,71 @@ mod tests {
         let pipelined = ServersOptions::parse(&strings("--pipeline 16")).unwrap();
         assert_eq!(pipelined.pipeline, 16);
         assert!(ServersOptions::parse(&strings("--pipeline 0")).is_err());
+        assert_eq!(ServersOptions::parse(&[]).unwrap().rounds, 1);
+        assert_eq!(
+            ServersOptions::parse(&strings("--rounds 3"))
+                .unwrap()
+                .rounds,
+            3
+        );
+        assert!(ServersOptions::parse(&strings("--rounds 0")).is_err());
         assert!(ServersOptions::parse(&strings("--only both")).is_err());
         assert!(ServersOptions::parse(&strings("--duration-s 0")).is_err());
         assert!(ServersOptions::parse(&strings("--bogus")).is_err());
+    }
+
+    #[test]
+    fn rounds_merge_into_the_median_round_of_each_cell_with_the_range() {
+        let cell = |ops: f64, p50: f64| {
+            Ok(Cell {
+                ops_per_s: ops,
+                p50_us: p50,
+                p99_us: 2.0 * p50,
+                errors: 0,
+                ops_range: None,
+            })
+        };
+        let round = |ops: f64, p50: f64, rss: u64| SideResults {
+            cells: vec![
+                ("get".to_owned(), 1, cell(ops, p50)),
+                ("set".to_owned(), 1, Err("refused".to_owned())),
+            ],
+            rss_empty_kib: Some(rss),
+            raw: vec![format!("{{\"ops_per_s\":{ops}}}")],
+            ..SideResults::default()
+        };
+        let rounds = [
+            round(3000.0, 30.0, 5),
+            round(1000.0, 10.0, 7),
+            round(2000.0, 20.0, 6),
+        ];
+        let merged = merge_rounds(&rounds.iter().collect::<Vec<_>>()).unwrap();
+        let Some(Ok(get)) = find_cell(&merged.cells, "get", 1) else {
+            panic!("no get cell: {:?}", merged.cells);
+        };
+        assert_eq!(
+            (get.ops_per_s, get.p50_us, get.ops_range),
+            (2000.0, 20.0, Some((1000.0, 3000.0)))
+        );
+        assert!(matches!(find_cell(&merged.cells, "set", 1), Some(Err(_))));
+        assert_eq!(merged.rss_empty_kib, Some(6));
+        assert_eq!(merged.raw.len(), 3);
+        let mut table = String::new();
+        write_matrix(&mut table, Some(&merged.cells), None);
+        assert!(
+            table.contains("| get | 1 | 2,000 (1,000–3,000) |"),
+            "{table}"
+        );
+        let single = merge_rounds(&[&rounds[0]]).unwrap();
+        assert_eq!(single.cells.len(), 2);
+        assert!(matches!(
+            find_cell(&single.cells, "get", 1),
+            Some(Ok(Cell {
+                ops_range: None,
+                ..
+            }))
+        ));
+        assert!(merge_rounds(&[]).is_none());
     }
 
     #[test]
@@ -1765,6 +1911,7 @@ mod tests {
                     p50_us: 50.0,
                     p99_us: 200.0,
                     errors: 0,
+                    ops_range: None,
                 }),
             )],
             failovers: vec![
