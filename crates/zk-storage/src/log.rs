@@ -414,24 +414,17 @@ impl WriterThread {
                     txns += count;
                     done.push((last, completion));
                 }
-                Request::Roll | Request::Close { .. } => {
-                    if let Some((first, bytes)) = run.take() {
-                        if outcome.is_ok() {
-                            outcome = self.write(&bytes, first);
-                        }
-                    }
-                    match request {
-                        Request::Close { done } => closes.push(done),
-                        _ => self.roll_requested = true,
-                    }
+                Request::Roll => {
+                    self.write_run(run.take(), &mut outcome);
+                    self.roll_requested = true;
+                }
+                Request::Close { done } => {
+                    self.write_run(run.take(), &mut outcome);
+                    closes.push(done);
                 }
             }
         }
-        if let Some((first, bytes)) = run.take() {
-            if outcome.is_ok() {
-                outcome = self.write(&bytes, first);
-            }
-        }
+        self.write_run(run, &mut outcome);
         if outcome.is_ok() && !done.is_empty() {
             outcome = self.sync();
         }
@@ -461,6 +454,13 @@ impl WriterThread {
                     Err(error) => Err(StorageError::LogFailed(error.to_string())),
                 });
             }
+        }
+    }
+
+    /// Writes a run of appends (first zxid, bytes), unless the group has already failed.
+    fn write_run(&mut self, run: Option<(Zxid, Vec<u8>)>, outcome: &mut Result<()>) {
+        if let (Some((first, bytes)), Ok(())) = (run, &outcome) {
+            *outcome = self.write(&bytes, first);
         }
     }
 
