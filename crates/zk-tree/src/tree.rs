@@ -31,6 +31,13 @@ pub struct TreeConfig {
     pub hash_seed: u64,
 }
 
+impl TreeConfig {
+    /// The hasher state keyed by `hash_seed`.
+    fn hash_state(&self) -> PathHashState {
+        PathHashState::with_seed(self.hash_seed)
+    }
+}
+
 impl Default for TreeConfig {
     fn default() -> TreeConfig {
         TreeConfig {
@@ -190,8 +197,8 @@ pub struct TreeSnapshot {
     pub nodes: Vec<SnapshotNode>,
 }
 
-/// A copy of a tree's state taken by [`DataTree::capture`]: nodes in the tree's own order, ACLs
-/// by the tree's cache slots. Turn it into a [`TreeSnapshot`] with
+/// A copy of a tree's state taken by [`DataTree::capture`]: nodes in the tree's own order, each
+/// `acl` still the tree's cache slot. Turn it into a [`TreeSnapshot`] with
 /// [`TreeCapture::into_snapshot`] (or `into`).
 #[derive(Clone, Debug)]
 pub struct TreeCapture {
@@ -199,15 +206,7 @@ pub struct TreeCapture {
     sessions: Vec<(SessionId, i32)>,
     /// The ACL list of each cache slot (empty for a free one).
     acls: Vec<SharedAcl>,
-    nodes: Vec<CapturedNode>,
-}
-
-#[derive(Clone, Debug)]
-struct CapturedNode {
-    path: Arc<str>,
-    data: Option<Arc<[u8]>>,
-    acl: u32,
-    stat: StatPersisted,
+    nodes: Vec<SnapshotNode>,
 }
 
 impl TreeCapture {
@@ -239,7 +238,7 @@ impl TreeCapture {
             word[..len].copy_from_slice(&path.as_bytes()[..len]);
             u64::from_be_bytes(word)
         };
-        let mut nodes: Vec<(u64, CapturedNode)> = nodes
+        let mut nodes: Vec<(u64, SnapshotNode)> = nodes
             .into_iter()
             .map(|node| (prefix(&node.path), node))
             .collect();
@@ -249,9 +248,9 @@ impl TreeCapture {
         let mut acls = Vec::new();
         let nodes = nodes
             .into_iter()
-            .map(|(_, node)| {
+            .map(|(_, mut node)| {
                 let slot = node.acl as usize;
-                let index = match acl_index.get(slot).copied().flatten() {
+                node.acl = match acl_index.get(slot).copied().flatten() {
                     Some(index) => index,
                     None => {
                         acls.push(
@@ -267,12 +266,7 @@ impl TreeCapture {
                         index
                     }
                 };
-                SnapshotNode {
-                    path: node.path,
-                    data: node.data,
-                    acl: index,
-                    stat: node.stat,
-                }
+                node
             })
             .collect();
         TreeSnapshot {
@@ -346,7 +340,7 @@ fn data_len(data: Option<&[u8]>) -> usize {
 impl DataTree {
     /// The hasher state of this tree's node map and child sets.
     fn hash_state(&self) -> PathHashState {
-        PathHashState::with_seed(self.config.hash_seed)
+        self.config.hash_state()
     }
 
     /// The initial tree with the default [`TreeConfig`].
@@ -359,7 +353,7 @@ impl DataTree {
     pub fn with_config(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
             config,
-            nodes: HashMap::with_hasher(PathHashState::with_seed(config.hash_seed)),
+            nodes: HashMap::with_hasher(config.hash_state()),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -1028,7 +1022,7 @@ impl DataTree {
         let nodes = self
             .nodes
             .iter()
-            .map(|(path, node)| CapturedNode {
+            .map(|(path, node)| SnapshotNode {
                 path: path.clone(),
                 data: node.data.clone(),
                 acl: node.acl.0,
@@ -1071,10 +1065,7 @@ impl DataTree {
         } = snapshot;
         let mut tree = DataTree {
             config,
-            nodes: HashMap::with_capacity_and_hasher(
-                nodes.len(),
-                PathHashState::with_seed(config.hash_seed),
-            ),
+            nodes: HashMap::with_capacity_and_hasher(nodes.len(), config.hash_state()),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
