@@ -121,8 +121,8 @@ pub enum ServingRole {
     Observer,
 }
 
-/// A snapshot of the core's applied state: its zxid, the tree and the sessions.
-pub type AppliedSnapshot = (Zxid, TreeCapture, Vec<(SessionId, i32)>);
+/// A snapshot of the core's applied state: the tree (with its zxid) and the sessions.
+pub type AppliedSnapshot = (TreeCapture, Vec<(SessionId, i32)>);
 
 /// The node task's messages to the core.
 #[derive(Debug)]
@@ -184,8 +184,6 @@ pub enum ToNode {
     },
     /// A snapshot of committed state to write to the data directory.
     Snapshot {
-        /// Its zxid.
-        zxid: Zxid,
         /// The tree, captured (sorted into a snapshot on the snapshot thread).
         tree: TreeCapture,
         /// The sessions.

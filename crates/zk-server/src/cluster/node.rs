@@ -339,7 +339,15 @@ impl Node {
             .links
             .get(&to)
             .is_some_and(|link| link.send(msg.encode()));
-        if !ok && self.links.remove(&to).is_some() {
+        if !ok {
+            self.drop_link(to);
+        }
+    }
+
+    /// Closes the link to `to`, if any, and has Zab hear that the peer is down (after the
+    /// actions being executed now).
+    fn drop_link(&mut self, to: Sid) {
+        if self.links.remove(&to).is_some() {
             self.deferred.push_back(Input::PeerDown(to));
         }
     }
@@ -466,14 +474,13 @@ impl Node {
         self.stats.snap_count.fetch_add(1, Relaxed);
         let (reply, rx) = oneshot::channel();
         self.to_core(ToCore::TakeSnapshot { reply }).await;
-        let Ok((applied, tree, sessions)) = rx.await else {
+        let Ok((tree, sessions)) = rx.await else {
             return;
         };
+        let applied = tree.last_processed_zxid();
         if applied != zxid {
             error!(%to, %zxid, %applied, "cannot snapshot the requested zxid; dropping the learner");
-            if self.links.remove(&to).is_some() {
-                self.deferred.push_back(Input::PeerDown(to));
-            }
+            self.drop_link(to);
             return;
         }
         // Sorting and encoding a big tree takes a while: off the runtime's threads.
@@ -483,9 +490,7 @@ impl Node {
         .await;
         let Ok(state) = encoded else {
             error!(%to, %zxid, "encoding the snapshot failed; dropping the learner");
-            if self.links.remove(&to).is_some() {
-                self.deferred.push_back(Input::PeerDown(to));
-            }
+            self.drop_link(to);
             return;
         };
         info!(learner = %to, %zxid, bytes = state.len(), "sending a snapshot");
@@ -496,10 +501,10 @@ impl Node {
     /// memory before it is no longer needed.
     fn take_snapshot(
         &mut self,
-        zxid: Zxid,
         tree: zk_tree::TreeCapture,
         sessions: Vec<(zk_proto::SessionId, i32)>,
     ) {
+        let zxid = tree.last_processed_zxid();
         if self.store.snapshot(tree, sessions) {
             let dropped = self.zab.compact(zxid);
             debug!(%zxid, dropped, "snapshot started; in-memory log compacted");
@@ -651,11 +656,7 @@ impl Node {
                 }
             }
             ToNode::ToLearner { sid, msg } => self.send_to(sid, &msg),
-            ToNode::Snapshot {
-                zxid,
-                tree,
-                sessions,
-            } => self.take_snapshot(zxid, tree, sessions),
+            ToNode::Snapshot { tree, sessions } => self.take_snapshot(tree, sessions),
             ToNode::ToLeader(_) => {}
         }
     }
@@ -782,11 +783,7 @@ impl Node {
     fn learner_core_msg(&mut self, leader: Sid, msg: ToNode) {
         match msg {
             ToNode::ToLeader(msg) => self.send_to(leader, &msg),
-            ToNode::Snapshot {
-                zxid,
-                tree,
-                sessions,
-            } => self.take_snapshot(zxid, tree, sessions),
+            ToNode::Snapshot { tree, sessions } => self.take_snapshot(tree, sessions),
             ToNode::Propose(_) | ToNode::ToLearner { .. } => {}
         }
     }

@@ -508,10 +508,10 @@ impl Core {
                 self.tree = tree;
                 self.rebuild_sessions(sessions.into_iter().collect());
             }
+            // The capture carries the tree's own zxid (`last_zxid` may already name the new
+            // epoch).
             ToCore::TakeSnapshot { reply } => {
-                // The tree's own zxid: `last_zxid` may already name the new epoch.
-                let zxid = self.tree.last_processed_zxid();
-                let _ = reply.send((zxid, self.tree.capture(), self.session_list()));
+                let _ = reply.send((self.tree.capture(), self.session_list()));
             }
             ToCore::FromLearner { sid, msg } => self.on_learner_msg(sid, msg),
             ToCore::SyncDone {
@@ -691,11 +691,7 @@ impl Core {
             let tree = self.tree.capture();
             let sessions = self.session_list();
             let cluster = self.cluster_ref();
-            cluster.send(ToNode::Snapshot {
-                zxid: self.tree.last_processed_zxid(),
-                tree,
-                sessions,
-            });
+            cluster.send(ToNode::Snapshot { tree, sessions });
         }
     }
 
