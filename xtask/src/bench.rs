@@ -168,20 +168,8 @@ impl ServersOptions {
                         .parse()
                         .with_context(|| format!("--znodes wants a count, got {text:?}"))?;
                 }
-                "--pipeline" => {
-                    let text = value()?;
-                    options.pipeline =
-                        text.parse().ok().filter(|&k| k > 0).with_context(|| {
-                            format!("--pipeline wants a count >= 1, got {text:?}")
-                        })?;
-                }
-                "--rounds" => {
-                    let text = value()?;
-                    options.rounds =
-                        text.parse().ok().filter(|&r| r > 0).with_context(|| {
-                            format!("--rounds wants a count >= 1, got {text:?}")
-                        })?;
-                }
+                "--pipeline" => options.pipeline = positive_count(flag, value()?)?,
+                "--rounds" => options.rounds = positive_count(flag, value()?)?,
                 "--no-docs" => options.write_docs = false,
                 _ => return Ok(false),
             }
@@ -197,6 +185,17 @@ impl ServersOptions {
     fn sides(&self) -> Vec<Side> {
         sides(self.only)
     }
+}
+
+/// The value of `flag`, a count of at least 1.
+fn positive_count<T: std::str::FromStr + PartialOrd + Default>(
+    flag: &str,
+    text: &str,
+) -> Result<T> {
+    text.parse()
+        .ok()
+        .filter(|n| *n > T::default())
+        .with_context(|| format!("{flag} wants a count >= 1, got {text:?}"))
 }
 
 /// The options `servers` and `ensemble` share, as given.
@@ -1195,11 +1194,7 @@ impl EnsembleOptions {
             if flag != "--failover-runs" {
                 return Ok(false);
             }
-            let text = value()?;
-            runs =
-                Some(text.parse().ok().filter(|&n| n > 0).with_context(|| {
-                    format!("--failover-runs wants a count >= 1, got {text:?}")
-                })?);
+            runs = Some(positive_count(flag, value()?)?);
             Ok(true)
         })?;
         options.quick = common.quick;
