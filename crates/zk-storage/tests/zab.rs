@@ -518,15 +518,21 @@ fn installed_snapshot_replaces_the_history() {
     assert_unreplayed(&recovered, &leader, 15, &new);
 }
 
-#[test]
-fn a_snapshot_due_while_another_is_written_is_skipped_without_taking_the_tree() {
-    let fs = FaultyFileSystem::new(15);
-    let mut workload = Workload::new(15);
+/// A store with 20 txns whose snapshot of them is being written: its sync is held.
+fn snapshot_held_at_its_sync(seed: u64) -> (FaultyFileSystem, Workload, DataStore) {
+    let fs = FaultyFileSystem::new(seed);
+    let mut workload = Workload::new(seed);
     let (mut store, _) = open(&fs).expect("open");
     write(&store, &mut workload, 20);
     fs.hold_syncs();
-    assert!(store.snapshot_of(|| (workload.tree.capture(), workload.sessions())));
+    assert!(store.snapshot(workload.tree.capture(), workload.sessions()));
     fs.wait_for_held_syncs(1);
+    (fs, workload, store)
+}
+
+#[test]
+fn a_snapshot_due_while_another_is_written_is_skipped_without_taking_the_tree() {
+    let (fs, workload, mut store) = snapshot_held_at_its_sync(15);
     let mut taken = false;
     let skipped = !store.snapshot_of(|| {
         taken = true;
@@ -549,13 +555,7 @@ fn a_snapshot_due_while_another_is_written_is_skipped_without_taking_the_tree() 
 
 #[test]
 fn a_snapshot_being_written_is_waited_for() {
-    let fs = FaultyFileSystem::new(14);
-    let mut workload = Workload::new(14);
-    let (mut store, _) = open(&fs).expect("open");
-    write(&store, &mut workload, 20);
-    fs.hold_syncs();
-    assert!(store.snapshot(workload.tree.to_snapshot(), workload.sessions()));
-    fs.wait_for_held_syncs(1);
+    let (fs, workload, mut store) = snapshot_held_at_its_sync(14);
     let release = {
         let fs = fs.clone();
         std::thread::spawn(move || {
