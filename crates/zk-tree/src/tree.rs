@@ -215,11 +215,6 @@ impl TreeCapture {
         self.last_processed_zxid
     }
 
-    /// The number of captured nodes.
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
     /// Sorts the nodes by path (so parents come first) and numbers the ACL lists in order of
     /// first use, so equal trees give equal snapshots whatever their history.
     pub fn into_snapshot(self) -> TreeSnapshot {
