@@ -69,4 +69,4 @@ pub use recovery::{recover, recover_without_replay, Recovered};
 pub use snapshot::{
     decode_snapshot, encode_snapshot, read_snapshot, write_snapshot, LoadedSnapshot,
 };
-pub use store::{DataStore, SnapshotPolicy, StoreConfig};
+pub use store::{DataStore, SnapshotGate, SnapshotPolicy, StoreConfig};

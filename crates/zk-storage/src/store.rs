@@ -27,6 +27,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -142,6 +143,29 @@ impl SnapshotPolicy {
     }
 }
 
+/// Whether a [`DataStore`]'s snapshot is being written, readable from any thread: a host whose
+/// tree lives elsewhere than its store (the cluster core) asks it before it captures its tree, so
+/// that a snapshot the store would skip costs no capture. The store stays the judge: it still
+/// refuses a snapshot while one is running.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotGate(Arc<AtomicBool>);
+
+impl SnapshotGate {
+    /// True from the start of a snapshot's thread until the snapshot is written or has failed.
+    pub fn is_writing(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Clears the gate when the snapshot thread ends, however it ends.
+struct GateOpener(SnapshotGate);
+
+impl Drop for GateOpener {
+    fn drop(&mut self) {
+        (self.0).0.store(false, Ordering::Release);
+    }
+}
+
 /// A running autopurge timer.
 #[derive(Debug)]
 struct Purger {
@@ -159,6 +183,7 @@ pub struct DataStore {
     log: LogWriter,
     policy: SnapshotPolicy,
     snapshotter: Option<JoinHandle<Result<PathBuf>>>,
+    gate: SnapshotGate,
     purger: Option<Purger>,
     tree_config: TreeConfig,
     /// Held by every purge, and by truncation and snapshot installation, so that a purge never
@@ -211,6 +236,7 @@ impl DataStore {
             log,
             policy: SnapshotPolicy::new(config.snap_count, config.seed),
             snapshotter: None,
+            gate: SnapshotGate::default(),
             purger,
             tree_config: config.tree_config,
             purge_lock,
@@ -232,6 +258,11 @@ impl DataStore {
     /// to [`DataStore::snapshot`]).
     pub fn txns_applied(&mut self, txns: usize) -> bool {
         self.policy.record(txns)
+    }
+
+    /// Whether a snapshot is being written, for other threads; see [`SnapshotGate`].
+    pub fn snapshot_gate(&self) -> SnapshotGate {
+        self.gate.clone()
     }
 
     /// Whether a snapshot is being written.
@@ -267,14 +298,20 @@ impl DataStore {
         self.log.roll();
         let fs = self.fs.clone();
         let dir = self.snap_dir.clone();
+        self.gate.0.store(true, Ordering::Release);
+        let opener = GateOpener(self.gate.clone());
         let spawned = std::thread::Builder::new()
             .name("zk-snapshot".to_owned())
-            .spawn(move || write_snapshot(&*fs, &dir, &tree.into(), &sessions));
+            .spawn(move || {
+                let _opener = opener;
+                write_snapshot(&*fs, &dir, &tree.into(), &sessions)
+            });
         match spawned {
             Ok(thread) => {
                 self.snapshotter = Some(thread);
                 true
             }
+            // The closure, and the opener in it, are dropped with the error: the gate is open.
             Err(e) => {
                 error!(error = %e, "cannot start the snapshot thread");
                 false

@@ -209,6 +209,10 @@ fn a_snapshot_on_a_full_disk_fails_cleanly_and_the_log_goes_on() {
     assert!(store.snapshot(workload.tree.to_snapshot(), workload.sessions()));
     let outcome = store.wait_for_snapshot().expect("a snapshot ran");
     assert!(outcome.is_err(), "{outcome:?}");
+    assert!(
+        !store.snapshot_gate().is_writing(),
+        "a failed snapshot still counts as being written"
+    );
     let leftovers: Vec<String> = zk_storage::FileSystem::list(&fs, &common::version_dir())
         .expect("list")
         .into_iter()

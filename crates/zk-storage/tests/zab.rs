@@ -554,6 +554,20 @@ fn a_snapshot_due_while_another_is_written_is_skipped_without_taking_the_tree() 
 }
 
 #[test]
+fn the_snapshot_gate_is_closed_exactly_while_a_snapshot_is_written() {
+    let (fs, workload, mut store) = snapshot_held_at_its_sync(17);
+    let gate = store.snapshot_gate();
+    assert!(gate.is_writing(), "a snapshot held at its sync is not seen");
+    fs.release_syncs();
+    assert!(matches!(store.wait_for_snapshot(), Some(Ok(_))));
+    assert!(!gate.is_writing(), "a written snapshot is still seen");
+    assert!(store.snapshot_of(|| (workload.tree.capture(), workload.sessions())));
+    assert!(matches!(store.wait_for_snapshot(), Some(Ok(_))));
+    assert!(!gate.is_writing());
+    store.close().expect("close");
+}
+
+#[test]
 fn a_snapshot_being_written_is_waited_for() {
     let (fs, workload, mut store) = snapshot_held_at_its_sync(14);
     let release = {

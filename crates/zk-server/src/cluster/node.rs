@@ -160,6 +160,7 @@ pub async fn run(
         to_node,
         stats: stats.clone(),
         my_sid: sid,
+        snapshot_gate: store.snapshot_gate(),
     };
     let handle = Server::start_cluster(config, initial, link).await?;
     span.in_scope(|| info!(addr = %handle.local_addr(), "client port bound; not serving until a leader is established"));

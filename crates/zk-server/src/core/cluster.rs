@@ -104,6 +104,8 @@ pub(crate) struct ClusterCore {
     /// Learner: sessions with activity since the last touch sent to the leader.
     touched: HashSet<SessionId>,
     snapshots: zk_storage::SnapshotPolicy,
+    /// Whether the node task's store is still writing the previous snapshot.
+    snapshot_gate: zk_storage::SnapshotGate,
     my_sid: zk_proto::Sid,
 }
 
@@ -112,6 +114,8 @@ pub(crate) struct ClusterLink {
     pub(crate) to_node: mpsc::UnboundedSender<ToNode>,
     pub(crate) stats: Arc<ClusterStats>,
     pub(crate) my_sid: zk_proto::Sid,
+    /// The node task's store's [`zk_storage::DataStore::snapshot_gate`].
+    pub(crate) snapshot_gate: zk_storage::SnapshotGate,
 }
 
 impl ClusterCore {
@@ -128,6 +132,7 @@ impl ClusterCore {
             connects: IdMap::default(),
             touched: HashSet::new(),
             snapshots: zk_storage::SnapshotPolicy::new(snap_count, link.my_sid.0),
+            snapshot_gate: link.snapshot_gate,
             my_sid: link.my_sid,
         }
     }
@@ -688,6 +693,11 @@ impl Core {
         self.complete_syncs();
         let cluster = self.cluster_mut();
         if count > 0 && cluster.snapshots.record(count) {
+            if cluster.snapshot_gate.is_writing() {
+                // The store would skip this one (ZooKeeper's "Too busy to snap"): no capture.
+                warn!("too busy to snapshot, skipping");
+                return;
+            }
             let tree = self.tree.capture();
             let sessions = self.session_list();
             let cluster = self.cluster_ref();
