@@ -415,6 +415,22 @@ pub(crate) struct Ensemble {
 impl Ensemble {
     /// Writes fresh directories, starts every server and waits until one leads and all serve.
     pub(crate) fn start(spec: &EnsembleSpec, binary: &Path) -> Result<Ensemble> {
+        let mut ensemble = Ensemble::prepare(spec, binary)?;
+        for sid in 1..=spec.size {
+            ensemble.start_server(sid)?;
+        }
+        eprintln!(
+            "started {} zk-server processes in {}; waiting for a leader",
+            spec.size,
+            spec.dir.display()
+        );
+        ensemble.wait_ready(ELECTION_WAIT)?;
+        Ok(ensemble)
+    }
+
+    /// Stops servers an earlier run left in the directories, checks that the ports are free,
+    /// writes fresh directories (zoo.cfg, data/myid) and starts the watchdog; starts no server.
+    pub(crate) fn prepare(spec: &EnsembleSpec, binary: &Path) -> Result<Ensemble> {
         if !binary.exists() {
             bail!(
                 "{} does not exist (build zk-server first)",
@@ -454,15 +470,6 @@ impl Ensemble {
             watchdog: None,
         };
         ensemble.watchdog = Some(spawn_watchdog(&ensemble.spec.dir, "s*/pid")?);
-        for sid in 1..=spec.size {
-            ensemble.start_server(sid)?;
-        }
-        eprintln!(
-            "started {} zk-server processes in {}; waiting for a leader",
-            spec.size,
-            spec.dir.display()
-        );
-        ensemble.wait_ready(ELECTION_WAIT)?;
         Ok(ensemble)
     }
 
@@ -576,6 +583,20 @@ impl Ensemble {
 
     pub(crate) fn log_tail(&self, sid: usize, lines: usize) -> String {
         log_tail(&self.dir(sid).join("server.log"), lines)
+    }
+
+    /// The last `lines` lines of every server's log, for a failure report.
+    pub(crate) fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        for sid in 1..=self.spec.size {
+            let _ = writeln!(
+                out,
+                "--- server {sid} ({}/server.log):\n{}",
+                self.dir(sid).display(),
+                self.log_tail(sid, lines)
+            );
+        }
+        out
     }
 }
 

@@ -36,7 +36,6 @@
 use std::fmt::Write as _;
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -44,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cluster::{four_letter, srvr, JuteSession, Mode};
+use crate::cluster::{four_letter, srvr, Ensemble, EnsembleSpec, JuteSession, Mode};
 use crate::report::{command_output, git_commit, machine_description, median, thousands};
 use crate::util::{cargo, run as exec, target_dir, workspace_root};
 
@@ -71,8 +70,6 @@ const FIRST_PORT: u16 = 21_000;
 const PORT_BLOCK: u16 = 300;
 /// Blocks in 21000..31800 (below the ephemeral range 32768..).
 const PORT_BLOCKS: u16 = 36;
-/// The secret of AuthFastLeaderElection (at least 16 characters).
-const AUTH_SECRET: &str = "xtask-elections-secret-0123456789";
 /// initLimit × tickTime of the benchmark's configuration: runs this slow are listed.
 const SLOW_MS: f64 = 20_000.0;
 /// Lines of each server's log quoted for a failed run.
@@ -176,61 +173,33 @@ fn alg_name(alg: u8) -> &'static str {
 
 // ---- layout and configuration ------------------------------------------------------------------
 
-/// Ports and directories of one run's ensemble.
-#[derive(Clone, Debug, PartialEq)]
-struct Layout {
-    size: usize,
-    election_alg: u8,
-    base_port: u16,
-    dir: PathBuf,
+/// The ensemble of one run: ZooKeeper's default timing (tickTime 2000; initLimit and syncLimit
+/// are [`crate::cluster::local_zoo_cfg`]'s 10 and 5), servers logging at `info`.
+fn run_spec(size: usize, election_alg: u8, base_port: u16, dir: PathBuf) -> EnsembleSpec {
+    EnsembleSpec {
+        size,
+        election_alg,
+        base_port,
+        dir,
+        tick_time_ms: 2000,
+        log_filter: "info".to_owned(),
+    }
 }
 
-impl Layout {
-    fn client_port(&self, sid: usize) -> u16 {
-        crate::cluster::client_port(self.base_port, sid)
-    }
-
-    fn quorum_port(&self, sid: usize) -> u16 {
-        crate::cluster::quorum_port(self.base_port, sid)
-    }
-
-    fn election_port(&self, sid: usize) -> u16 {
-        crate::cluster::election_port(self.base_port, sid)
-    }
-
-    fn server_dir(&self, sid: usize) -> PathBuf {
-        self.dir.join(format!("s{sid}"))
-    }
-
-    /// The zoo.cfg of server `sid`: ZooKeeper's default timing, every four-letter word.
-    fn zoo_cfg(&self, sid: usize) -> String {
-        crate::cluster::local_zoo_cfg(&crate::cluster::LocalZooCfg {
-            size: self.size,
-            sid,
-            base_port: self.base_port,
-            election_alg: self.election_alg,
-            tick_time_ms: 2000,
-            data_dir: &self.server_dir(sid).join("data"),
-            extended_types: false,
-            auth_secret: AUTH_SECRET,
-        })
-    }
-
-    /// Whether every port of the layout can be bound now (TCP, and UDP for the election ports).
-    fn ports_free(&self) -> bool {
-        (1..=self.size).all(|sid| {
-            let tcp = [
-                self.client_port(sid),
-                self.quorum_port(sid),
-                self.election_port(sid),
-            ];
-            tcp.iter()
-                .all(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
-                && [self.quorum_port(sid), self.election_port(sid)]
-                    .iter()
-                    .all(|&port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
-        })
-    }
+/// Whether every port of `spec` can be bound now (TCP, and UDP for the election ports).
+fn ports_free(spec: &EnsembleSpec) -> bool {
+    (1..=spec.size).all(|sid| {
+        let tcp = [
+            spec.client_port(sid),
+            spec.quorum_port(sid),
+            spec.election_port(sid),
+        ];
+        tcp.iter()
+            .all(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+            && [spec.quorum_port(sid), spec.election_port(sid)]
+                .iter()
+                .all(|&port| UdpSocket::bind(("127.0.0.1", port)).is_ok())
+    })
 }
 
 /// Hands out port blocks in turn, skipping blocks with a port in use.
@@ -239,18 +208,13 @@ struct PortBlocks {
 }
 
 impl PortBlocks {
-    fn take(&mut self, size: usize, election_alg: u8, dir: PathBuf) -> Result<Layout> {
+    fn take(&mut self, size: usize, election_alg: u8, dir: PathBuf) -> Result<EnsembleSpec> {
         for _ in 0..PORT_BLOCKS {
             let base_port = FIRST_PORT + (self.next % PORT_BLOCKS) * PORT_BLOCK;
             self.next = self.next.wrapping_add(1);
-            let layout = Layout {
-                size,
-                election_alg,
-                base_port,
-                dir: dir.clone(),
-            };
-            if layout.ports_free() {
-                return Ok(layout);
+            let spec = run_spec(size, election_alg, base_port, dir.clone());
+            if ports_free(&spec) {
+                return Ok(spec);
             }
         }
         bail!(
@@ -261,122 +225,6 @@ impl PortBlocks {
 }
 
 // ---- the processes -----------------------------------------------------------------------------
-
-/// One run's servers; every process is killed on drop.
-struct Ensemble {
-    layout: Layout,
-    children: Vec<Option<Child>>,
-}
-
-impl Ensemble {
-    /// Writes fresh directories (zoo.cfg, data/myid) without starting anything.
-    fn prepare(layout: Layout) -> Result<Ensemble> {
-        if layout.dir.exists() {
-            std::fs::remove_dir_all(&layout.dir)
-                .with_context(|| format!("clear {}", layout.dir.display()))?;
-        }
-        for sid in 1..=layout.size {
-            let dir = layout.server_dir(sid);
-            std::fs::create_dir_all(dir.join("data"))
-                .with_context(|| format!("create {}", dir.display()))?;
-            std::fs::write(dir.join("data/myid"), format!("{sid}\n"))?;
-            std::fs::write(dir.join("zoo.cfg"), layout.zoo_cfg(sid))?;
-        }
-        let children = (0..layout.size).map(|_| None).collect();
-        Ok(Ensemble { layout, children })
-    }
-
-    fn start_server(&mut self, binary: &Path, sid: usize) -> Result<()> {
-        let dir = self.layout.server_dir(sid);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("server.log"))
-            .context("open server.log")?;
-        let child = Command::new(binary)
-            .arg(dir.join("zoo.cfg"))
-            .current_dir(&dir)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("start {}", binary.display()))?;
-        std::fs::write(dir.join("pid"), child.id().to_string())?;
-        self.children[sid - 1] = Some(child);
-        Ok(())
-    }
-
-    /// `kill -9` of server `sid` (then reaps it).
-    fn kill(&mut self, sid: usize) {
-        if let Some(mut child) = self.children[sid - 1].take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_file(self.layout.server_dir(sid).join("pid"));
-    }
-
-    /// A server whose process ended by itself, with its exit status.
-    fn exited(&mut self) -> Option<(usize, String)> {
-        for (i, slot) in self.children.iter_mut().enumerate() {
-            if let Some(child) = slot {
-                if let Ok(Some(status)) = child.try_wait() {
-                    *slot = None;
-                    return Some((i + 1, status.to_string()));
-                }
-            }
-        }
-        None
-    }
-
-    /// The last lines of every server's log, for a failure report.
-    fn log_tails(&self) -> String {
-        let mut out = String::new();
-        for sid in 1..=self.layout.size {
-            let _ = writeln!(
-                out,
-                "--- server {sid} ({}/server.log):\n{}",
-                self.layout.server_dir(sid).display(),
-                crate::cluster::log_tail(
-                    &self.layout.server_dir(sid).join("server.log"),
-                    LOG_TAIL_LINES
-                )
-            );
-        }
-        out
-    }
-}
-
-impl Drop for Ensemble {
-    fn drop(&mut self) {
-        for sid in 1..=self.layout.size {
-            self.kill(sid);
-        }
-    }
-}
-
-/// A process in its own session that kills the servers left under `root` (found by their pid
-/// files, checking the command line) once this process is gone; killed on drop.
-struct Watchdog {
-    child: Option<Child>,
-}
-
-impl Watchdog {
-    fn spawn(root: &Path) -> Result<Watchdog> {
-        let child = crate::cluster::spawn_watchdog(root, "*/s*/pid")?;
-        Ok(Watchdog { child: Some(child) })
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Kills zk-server processes an interrupted earlier run left under `root` (by their pid files).
 fn stop_leftovers(root: &Path) {
@@ -574,38 +422,38 @@ fn ms_between(from: Instant, to: Instant) -> f64 {
     to.saturating_duration_since(from).as_secs_f64() * 1000.0
 }
 
-fn run_once(binary: &Path, layout: Layout, alg: u8, run: usize) -> RunResult {
-    let (size, dir) = (layout.size, layout.dir.clone());
+fn run_once(binary: &Path, spec: EnsembleSpec, alg: u8, run: usize) -> RunResult {
     let mut result = RunResult {
         alg,
-        size,
+        size: spec.size,
         run,
         cold: Err("not run".to_owned()),
         failover: Err("not run (cold start failed)".to_owned()),
     };
-    let mut ensemble = match Ensemble::prepare(layout) {
+    let mut ensemble = match Ensemble::prepare(&spec, binary) {
         Ok(ensemble) => ensemble,
         Err(error) => {
-            result.cold = Err(format!("could not prepare {}: {error:#}", dir.display()));
+            result.cold = Err(format!(
+                "could not prepare {}: {error:#}",
+                spec.dir.display()
+            ));
             return result;
         }
     };
-    let ports: Vec<u16> = (1..=size)
-        .map(|sid| ensemble.layout.client_port(sid))
-        .collect();
+    let ports = ensemble.ports();
     let pollers = Pollers::start(&ports);
-    let leader = match cold_start(binary, &mut ensemble, &pollers, &ports) {
+    let leader = match cold_start(&mut ensemble, &pollers, &ports) {
         Ok((cold, leader)) => {
             result.cold = Ok(cold);
             leader
         }
         Err(error) => {
-            result.cold = Err(format!("{error:#}\n{}", ensemble.log_tails()));
+            result.cold = Err(format!("{error:#}\n{}", ensemble.log_tails(LOG_TAIL_LINES)));
             return result;
         }
     };
     result.failover = failover(&mut ensemble, &pollers, &ports, leader)
-        .map_err(|error| format!("{error:#}\n{}", ensemble.log_tails()));
+        .map_err(|error| format!("{error:#}\n{}", ensemble.log_tails(LOG_TAIL_LINES)));
     drop(pollers);
     drop(ensemble);
     result
@@ -613,7 +461,6 @@ fn run_once(binary: &Path, layout: Layout, alg: u8, run: usize) -> RunResult {
 
 /// Starts every server; waits until one leads and all serve. The figures and the leader's sid.
 fn cold_start(
-    binary: &Path,
     ensemble: &mut Ensemble,
     pollers: &Pollers,
     ports: &[u16],
@@ -621,11 +468,11 @@ fn cold_start(
     let size = ports.len();
     let started = Instant::now();
     for sid in 1..=size {
-        ensemble.start_server(binary, sid)?;
+        ensemble.start_server(sid)?;
     }
     let deadline = started + CONVERGE_WAIT;
     let (all_serving, leader) = loop {
-        if let Some((sid, status)) = ensemble.exited() {
+        if let Some((sid, status)) = ensemble.exited().first() {
             bail!("server {sid} exited during the cold start with {status}");
         }
         let histories: Vec<History> = (1..=size).map(|sid| pollers.history(sid)).collect();
@@ -771,7 +618,7 @@ fn failover(
     // election count has grown; its time is when that was seen.
     let mut confirmed_at: Vec<Option<Instant>> = vec![None; survivors.len()];
     let all_serving_at = loop {
-        if let Some((sid, status)) = ensemble.exited() {
+        if let Some((sid, status)) = ensemble.exited().first() {
             bail!("server {sid} exited after the leader was killed, with {status}");
         }
         let histories: Vec<History> = survivors.iter().map(|&sid| pollers.history(sid)).collect();
@@ -864,7 +711,6 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         std::fs::remove_dir_all(&root).with_context(|| format!("clear {}", root.display()))?;
     }
     std::fs::create_dir_all(&root)?;
-    let _watchdog = Watchdog::spawn(&root)?;
 
     let date = command_output("date", &["-u", "+%Y-%m-%d %H:%M UTC"], false).unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg")
@@ -879,13 +725,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         for &size in &options.sizes {
             for &alg in &options.algs {
                 let dir = root.join(format!("alg{alg}-n{size}-run{run}"));
-                let layout = blocks.take(size, alg, dir)?;
+                let spec = blocks.take(size, alg, dir)?;
                 eprintln!(
                     "[{}/{total}] electionAlg={alg}, {size} servers, run {run} (ports {}..)",
                     results.len() + 1,
-                    layout.base_port
+                    spec.base_port
                 );
-                let result = run_once(&binary, layout, alg, run);
+                let result = run_once(&binary, spec, alg, run);
                 eprintln!("    {}", summarize(&result));
                 results.push(result);
             }
@@ -1217,17 +1063,12 @@ mod tests {
     }
 
     #[test]
-    fn layout_and_config() {
-        let layout = Layout {
-            size: 3,
-            election_alg: 2,
-            base_port: 21_300,
-            dir: PathBuf::from("/tmp/e"),
-        };
-        assert_eq!(layout.client_port(3), 21_302);
-        assert_eq!(layout.quorum_port(1), 21_400);
-        assert_eq!(layout.election_port(2), 21_501);
-        let cfg = layout.zoo_cfg(2);
+    fn run_spec_and_config() {
+        let spec = run_spec(3, 2, 21_300, PathBuf::from("/tmp/e"));
+        assert_eq!(spec.client_port(3), 21_302);
+        assert_eq!(spec.quorum_port(1), 21_400);
+        assert_eq!(spec.election_port(2), 21_501);
+        let cfg = spec.zoo_cfg(2);
         assert!(
             cfg.contains("tickTime=2000\ninitLimit=10\nsyncLimit=5\n"),
             "{cfg}"
@@ -1237,15 +1078,11 @@ mod tests {
             "{cfg}"
         );
         assert!(cfg.contains("electionAlg=2\nauthFleSecret="), "{cfg}");
-        assert!(AUTH_SECRET.len() >= 16);
         assert!(
             cfg.contains("server.3=127.0.0.1:21402:21502;21302\n"),
             "{cfg}"
         );
-        let fle = Layout {
-            election_alg: 3,
-            ..layout
-        };
+        let fle = run_spec(3, 3, 21_300, PathBuf::from("/tmp/e"));
         assert!(!fle.zoo_cfg(1).contains("authFleSecret"));
     }
 
