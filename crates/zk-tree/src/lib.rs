@@ -45,6 +45,7 @@ pub mod acl;
 pub mod auth;
 mod bytes;
 pub mod ephemeral;
+mod nodes;
 pub mod path;
 pub mod prepare;
 pub mod tree;

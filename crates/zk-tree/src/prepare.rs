@@ -158,7 +158,7 @@ impl Prep<'_, '_, '_> {
         let node = self.tree.node(path).ok_or(ErrorCode::NoNode)?;
         Ok(NodeRecord {
             stat: node.stat,
-            child_count: i32::try_from(node.children.len()).unwrap_or(i32::MAX),
+            child_count: i32::try_from(node.child_count).unwrap_or(i32::MAX),
             acl: self.tree.acl_of(node).clone(),
         })
     }

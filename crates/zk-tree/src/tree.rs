@@ -2,12 +2,13 @@
 //! session table snapshot, the apply stage (`DataTree.processTxn` of ZooKeeper 3.8) and the
 //! reads with their ACL checks (`FinalRequestProcessor`).
 //!
-//! Nodes live in one hash map from full path to node (with a deterministic hasher, so nothing
-//! depends on global randomness; every listing is sorted before it leaves the tree). Each node
-//! keeps the sorted names of its children (no allocation for leaves) and a reference into an
-//! ACL cache shared by all nodes.
+//! Nodes live in a hash map from full path to node, split into copy-on-write shards
+//! ([`crate::nodes`]) so that a snapshot's capture copies nothing up front. The hasher is keyed
+//! by [`TreeConfig::hash_seed`], never by global randomness, and every listing is sorted before
+//! it leaves the tree. Each node keeps its child count and a reference into an ACL cache shared
+//! by all nodes; the names of a node's children are in a second map, kept only for nodes that
+//! have children.
 
-use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
 
 use crate::acl::{check_acl, mask_digests, AclCache, AclRef, SharedAcl};
 use crate::ephemeral::EphemeralType;
+use crate::nodes::{NodeMap, Shard};
 use crate::path::split_path;
 use crate::txn::{ApplyOutcome, TreeEvent, TreeEventKind, Txn, TxnHeader, TxnResult};
 
@@ -111,42 +113,11 @@ impl StatPersisted {
     }
 }
 
-/// The child names of a node, unordered (as ZooKeeper's `HashSet`); leaves (most nodes)
-/// allocate nothing. A hash set rather than an ordered one: adding a child to a parent of many
-/// is one probe, not a walk of string comparisons through pointers to the names.
-// The box keeps a leaf's `Children` at 8 bytes instead of the 40 of an empty `HashSet`.
-#[allow(clippy::box_collection)]
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Children(Option<Box<HashSet<Box<str>, PathHashState>>>);
-
-impl Children {
-    fn insert(&mut self, name: &str, state: &PathHashState) {
-        self.0
-            .get_or_insert_with(|| Box::new(HashSet::with_hasher(state.clone())))
-            .insert(Box::from(name));
-    }
-
-    fn remove(&mut self, name: &str) {
-        if let Some(set) = &mut self.0 {
-            set.remove(name);
-            if set.is_empty() {
-                self.0 = None;
-            }
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.0.as_ref().map_or(0, |set| set.len())
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().flat_map(|set| set.iter().map(|name| &**name))
-    }
-}
+/// The child names of a node, unordered (as ZooKeeper's `HashSet`). A hash set rather than an
+/// ordered one: adding a child to a parent of many is one probe, not a walk of string
+/// comparisons through pointers to the names. Kept beside the node map, not in it, so that a
+/// shard copied for a capture (see [`crate::nodes`]) copies no child names.
+pub(crate) type ChildSet = HashSet<Box<str>, PathHashState>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
@@ -156,7 +127,8 @@ pub(crate) struct Node {
     pub(crate) data: Option<Arc<[u8]>>,
     pub(crate) acl: AclRef,
     pub(crate) stat: StatPersisted,
-    pub(crate) children: Children,
+    /// The number of names in the node's [`ChildSet`] (`numChildren`).
+    pub(crate) child_count: u32,
 }
 
 const _: () = assert!(
@@ -167,7 +139,7 @@ const _: () = assert!(
 /// The hasher state of the node map and of the child sets: foldhash, keyed by
 /// [`TreeConfig::hash_seed`]. The tree takes no randomness of its own; a server that seeds it at
 /// random makes which paths collide depend on a key its clients do not know.
-type PathHashState = foldhash::fast::FixedState;
+pub(crate) type PathHashState = foldhash::fast::FixedState;
 
 /// One node of a [`TreeSnapshot`].
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -197,16 +169,16 @@ pub struct TreeSnapshot {
     pub nodes: Vec<SnapshotNode>,
 }
 
-/// A copy of a tree's state taken by [`DataTree::capture`]: nodes in the tree's own order, each
-/// `acl` still the tree's cache slot. Turn it into a [`TreeSnapshot`] with
-/// [`TreeCapture::into_snapshot`] (or `into`).
+/// A tree's state taken by [`DataTree::capture`]: the node map's shards as they were (shared
+/// with the tree until it changes them), each node's `acl` still the tree's cache slot. Turn it
+/// into a [`TreeSnapshot`] with [`TreeCapture::into_snapshot`] (or `into`).
 #[derive(Clone, Debug)]
 pub struct TreeCapture {
     last_processed_zxid: Zxid,
     sessions: Vec<(SessionId, i32)>,
     /// The ACL list of each cache slot (empty for a free one).
     acls: Vec<SharedAcl>,
-    nodes: Vec<SnapshotNode>,
+    shards: Vec<Arc<Shard>>,
 }
 
 impl TreeCapture {
@@ -222,7 +194,7 @@ impl TreeCapture {
             last_processed_zxid,
             sessions,
             acls: slots,
-            nodes,
+            shards,
         } = self;
         // Each comparison starts with the path's first 8 bytes as a big-endian number
         // (zero-padded, so it orders as the bytes do); most end there, without following the
@@ -233,10 +205,22 @@ impl TreeCapture {
             word[..len].copy_from_slice(&path.as_bytes()[..len]);
             u64::from_be_bytes(word)
         };
-        let mut nodes: Vec<(u64, SnapshotNode)> = nodes
-            .into_iter()
-            .map(|node| (prefix(&node.path), node))
-            .collect();
+        let count = shards.iter().map(|shard| shard.len()).sum();
+        let mut nodes: Vec<(u64, SnapshotNode)> = Vec::with_capacity(count);
+        for shard in shards {
+            nodes.extend(shard.iter().map(|(path, node)| {
+                let node = SnapshotNode {
+                    path: path.clone(),
+                    data: node.data.clone(),
+                    acl: node.acl.0,
+                    stat: node.stat,
+                };
+                (prefix(&node.path), node)
+            }));
+            // Let go of the shard at once: the tree copies only the shards it changes while a
+            // capture holds them.
+            drop(shard);
+        }
         nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path.cmp(&b.1.path)));
         // The snapshot's ACL index of each cache slot, assigned in order of first use.
         let mut acl_index: Vec<Option<u32>> = vec![None; slots.len()];
@@ -300,7 +284,9 @@ pub enum SnapshotError {
 #[derive(Clone, Debug)]
 pub struct DataTree {
     pub(crate) config: TreeConfig,
-    pub(crate) nodes: HashMap<Arc<str>, Node, PathHashState>,
+    pub(crate) nodes: NodeMap,
+    /// The child names of each node that has children (keyed by the node's own path).
+    children: HashMap<Arc<str>, ChildSet, PathHashState>,
     pub(crate) acls: AclCache,
     pub(crate) ephemerals: BTreeMap<SessionId, BTreeSet<String>>,
     containers: BTreeSet<String>,
@@ -333,11 +319,6 @@ fn data_len(data: Option<&[u8]>) -> usize {
 }
 
 impl DataTree {
-    /// The hasher state of this tree's node map and child sets.
-    fn hash_state(&self) -> PathHashState {
-        self.config.hash_state()
-    }
-
     /// The initial tree with the default [`TreeConfig`].
     pub fn new() -> DataTree {
         DataTree::with_config(TreeConfig::default())
@@ -348,7 +329,8 @@ impl DataTree {
     pub fn with_config(config: TreeConfig) -> DataTree {
         let mut tree = DataTree {
             config,
-            nodes: HashMap::with_hasher(config.hash_state()),
+            nodes: NodeMap::new(config.hash_state()),
+            children: HashMap::with_hasher(config.hash_state()),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -370,12 +352,8 @@ impl DataTree {
                 acl,
                 StatPersisted::default(),
             );
-            let state = tree.hash_state();
-            if let Some(node) = tree.nodes.get_mut(path) {
-                for name in children {
-                    node.children.insert(name, &state);
-                }
-            }
+            let mut names: Vec<Box<str>> = children.iter().map(|&name| Box::from(name)).collect();
+            tree.add_children(path, &mut names);
         }
         let acl = tree.acls.intern(&Acl::read_unsafe());
         let stat = StatPersisted {
@@ -394,15 +372,14 @@ impl DataTree {
         stat: StatPersisted,
     ) {
         self.data_size += node_size(path, data.as_deref());
-        self.nodes.insert(
-            Arc::from(path),
-            Node {
-                data,
-                acl,
-                stat,
-                children: Children::default(),
-            },
-        );
+        let node = Node {
+            data,
+            acl,
+            stat,
+            child_count: 0,
+        };
+        let inserted = self.nodes.insert_new(Arc::from(path), node);
+        debug_assert!(inserted.is_ok(), "{path} inserted twice");
     }
 
     /// The tree's settings.
@@ -417,7 +394,7 @@ impl DataTree {
     pub(crate) fn client_stat(&self, node: &Node) -> Stat {
         node.stat.to_client(
             data_len(node.data.as_deref()),
-            node.children.len(),
+            node.child_count as usize,
             self.config.extended_types_enabled,
         )
     }
@@ -472,7 +449,12 @@ impl DataTree {
     pub fn get_children(&self, path: &str, auth: &[Id]) -> Result<(Vec<String>, Stat), ErrorCode> {
         let node = self.node(path).ok_or(ErrorCode::NoNode)?;
         check_acl(self.acl_of(node), Perms::READ, auth)?;
-        let mut children: Vec<String> = node.children.iter().map(str::to_owned).collect();
+        let mut children: Vec<String> = self
+            .children
+            .get(path)
+            .into_iter()
+            .flat_map(|names| names.iter().map(|name| name.to_string()))
+            .collect();
         children.sort_unstable();
         Ok((children, self.client_stat(node)))
     }
@@ -585,7 +567,7 @@ impl DataTree {
             .iter()
             .filter(|path| {
                 self.node(path).is_some_and(|node| {
-                    node.children.is_empty()
+                    node.child_count == 0
                         && (node.stat.cversion > 0
                             || (max_never_used_interval_ms != 0
                                 && now_ms.saturating_sub(node.stat.mtime)
@@ -603,7 +585,7 @@ impl DataTree {
             .iter()
             .filter(|path| {
                 self.node(path).is_some_and(|node| {
-                    node.children.is_empty()
+                    node.child_count == 0
                         && match self.ephemeral_type(node.stat.ephemeral_owner) {
                             EphemeralType::Ttl(ttl_ms) => {
                                 ttl_ms != 0 && now_ms.saturating_sub(node.stat.mtime) > ttl_ms
@@ -801,11 +783,26 @@ impl DataTree {
             self.acls.release(old);
             return Err(ErrorCode::NodeExists);
         }
-        let state = self.hash_state();
+        let added = match self.children.get_mut(parent_path) {
+            Some(names) => names.insert(Box::from(name)),
+            None => {
+                let Some((key, _)) = self.nodes.get_key_value(parent_path) else {
+                    self.acls.release(acl_ref);
+                    return Err(ErrorCode::NoNode);
+                };
+                let mut names = ChildSet::with_hasher(self.config.hash_state());
+                names.insert(Box::from(name));
+                self.children.insert(key.clone(), names);
+                true
+            }
+        };
         let Some(parent) = self.nodes.get_mut(parent_path) else {
             self.acls.release(acl_ref);
             return Err(ErrorCode::NoNode);
         };
+        if added {
+            parent.child_count += 1;
+        }
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion.wrapping_add(1)
         } else {
@@ -815,7 +812,6 @@ impl DataTree {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(name, &state);
         let parent_acl = parent.acl;
         let stat = StatPersisted::created(zxid, time_ms, ephemeral_owner);
         self.insert_raw(path, data.map(Arc::from), acl_ref, stat);
@@ -862,12 +858,24 @@ impl DataTree {
         if self
             .nodes
             .get(path)
-            .is_some_and(|node| !node.children.is_empty())
+            .is_some_and(|node| node.child_count > 0)
         {
             return Err(ErrorCode::NotEmpty);
         }
+        let removed = match self.children.get_mut(parent_path) {
+            Some(names) => {
+                let removed = names.remove(name);
+                if names.is_empty() {
+                    self.children.remove(parent_path);
+                }
+                removed
+            }
+            None => false,
+        };
         let parent = self.nodes.get_mut(parent_path).ok_or(ErrorCode::NoNode)?;
-        parent.children.remove(name);
+        if removed {
+            parent.child_count -= 1;
+        }
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
@@ -925,7 +933,7 @@ impl DataTree {
         node.stat.version = version;
         let stat = node.stat.to_client(
             data_len(node.data.as_deref()),
-            node.children.len(),
+            node.child_count as usize,
             extended,
         );
         let acl = node.acl;
@@ -948,7 +956,7 @@ impl DataTree {
         node.stat.aversion = version;
         let stat = node.stat.to_client(
             data_len(node.data.as_deref()),
-            node.children.len(),
+            node.child_count as usize,
             extended,
         );
         self.acls.release(old);
@@ -1006,29 +1014,21 @@ impl DataTree {
         self.capture().into_snapshot()
     }
 
-    /// The tree's state now, copied without sorting: the part of taking a snapshot that must
-    /// run where the tree lives. [`TreeCapture::into_snapshot`] (sorting by path and numbering
-    /// the ACLs, the costly part on big trees) can then run on another thread while the tree
-    /// goes on changing.
+    /// The tree's state now: the part of taking a snapshot that must run where the tree lives,
+    /// and whose cost does not grow with the tree (the node map's shards are shared, and the
+    /// tree copies a shard only when it next changes it, see [`crate::nodes`]).
+    /// [`TreeCapture::into_snapshot`] (copying out the nodes, sorting them by path and
+    /// numbering the ACLs, the costly part on big trees) can then run on another thread while
+    /// the tree goes on changing.
     pub fn capture(&self) -> TreeCapture {
         let acls = (0..self.acls.slot_count())
             .map(|slot| self.acls.get(AclRef(slot as u32)).clone())
-            .collect();
-        let nodes = self
-            .nodes
-            .iter()
-            .map(|(path, node)| SnapshotNode {
-                path: path.clone(),
-                data: node.data.clone(),
-                acl: node.acl.0,
-                stat: node.stat,
-            })
             .collect();
         TreeCapture {
             last_processed_zxid: self.last_processed_zxid,
             sessions: self.sessions.iter().map(|(&s, &t)| (s, t)).collect(),
             acls,
-            nodes,
+            shards: self.nodes.share(),
         }
     }
 
@@ -1060,7 +1060,8 @@ impl DataTree {
         } = snapshot;
         let mut tree = DataTree {
             config,
-            nodes: HashMap::with_capacity_and_hasher(nodes.len(), config.hash_state()),
+            nodes: NodeMap::with_capacity(nodes.len(), config.hash_state()),
+            children: HashMap::with_hasher(config.hash_state()),
             acls: AclCache::default(),
             ephemerals: BTreeMap::new(),
             containers: BTreeSet::new(),
@@ -1131,15 +1132,10 @@ impl DataTree {
                 data,
                 acl: acl_ref,
                 stat,
-                children: Children::default(),
+                child_count: 0,
             };
-            match tree.nodes.entry(path) {
-                Entry::Vacant(slot) => {
-                    slot.insert(node);
-                }
-                Entry::Occupied(slot) => {
-                    return Err(SnapshotError::DuplicatePath(slot.key().to_string()));
-                }
+            if let Err((path, _)) = tree.nodes.insert_new(path, node) {
+                return Err(SnapshotError::DuplicatePath(path.to_string()));
             }
         }
         tree.add_children(&parent_path, &mut siblings);
@@ -1154,18 +1150,18 @@ impl DataTree {
         if names.is_empty() {
             return;
         }
-        let state = self.hash_state();
-        let Some(node) = self.nodes.get_mut(parent) else {
+        let Some((key, _)) = self.nodes.get_key_value(parent) else {
             names.clear();
             return;
         };
-        match &mut node.children.0 {
-            None => {
-                let mut set = HashSet::with_capacity_and_hasher(names.len(), state);
-                set.extend(names.drain(..));
-                node.children.0 = Some(Box::new(set));
-            }
-            Some(set) => set.extend(names.drain(..)),
+        let key = key.clone();
+        let set = self.children.entry(key).or_insert_with(|| {
+            ChildSet::with_capacity_and_hasher(names.len(), self.config.hash_state())
+        });
+        set.extend(names.drain(..));
+        let count = u32::try_from(set.len()).unwrap_or(u32::MAX);
+        if let Some(node) = self.nodes.get_mut(parent) {
+            node.child_count = count;
         }
     }
 }
@@ -1173,6 +1169,130 @@ impl DataTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(zxid: u64) -> TxnHeader {
+        TxnHeader {
+            session_id: SessionId(0),
+            cxid: 0,
+            zxid: Zxid(zxid),
+            time_ms: zxid as i64,
+        }
+    }
+
+    fn create(path: &str) -> Txn {
+        Txn::Create {
+            path: path.to_owned(),
+            data: Some(path.as_bytes().to_vec()),
+            acl: Acl::open_unsafe(),
+            ephemeral_owner: 0,
+            parent_cversion: -1,
+        }
+    }
+
+    /// A tree of `parents` parents under the root with `children` children each.
+    fn grown(parents: usize, children: usize) -> (DataTree, u64) {
+        let mut tree = DataTree::new();
+        let mut zxid = 0;
+        for p in 0..parents {
+            zxid += 1;
+            assert!(tree
+                .apply(&header(zxid), &create(&format!("/p{p}")))
+                .result
+                .error_code()
+                .is_ok());
+            for c in 0..children {
+                zxid += 1;
+                let txn = create(&format!("/p{p}/c{c}"));
+                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+            }
+        }
+        (tree, zxid)
+    }
+
+    /// Every node's child count is the size of its child set, and no set is empty.
+    fn assert_child_counts(tree: &DataTree) {
+        for (path, node) in tree.nodes.iter() {
+            let names = tree.children.get(path).map_or(0, HashSet::len);
+            assert_eq!(node.child_count as usize, names, "{path}");
+        }
+        for (path, names) in &tree.children {
+            assert!(!names.is_empty(), "{path} keeps an empty child set");
+            assert!(
+                tree.nodes.contains_key(path),
+                "{path} has children but no node"
+            );
+        }
+    }
+
+    #[test]
+    fn a_capture_keeps_the_tree_as_it_was_while_the_tree_changes() {
+        let (mut tree, mut zxid) = grown(20, 50);
+        let before = tree.to_snapshot();
+        let capture = tree.capture();
+        // Change nodes in most shards: new nodes, deleted nodes, new data and ACLs.
+        for p in 0..20 {
+            for c in 0..10 {
+                zxid += 1;
+                let txn = Txn::SetData {
+                    path: format!("/p{p}/c{c}"),
+                    data: Some(b"changed".to_vec()),
+                    version: 1,
+                };
+                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+                zxid += 1;
+                let txn = Txn::Delete {
+                    path: format!("/p{p}/c{}", 10 + c),
+                };
+                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+                zxid += 1;
+                let txn = create(&format!("/p{p}/new{c}"));
+                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+            }
+            zxid += 1;
+            let txn = Txn::SetAcl {
+                path: format!("/p{p}"),
+                acl: Acl::read_unsafe(),
+                version: 1,
+            };
+            assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+        }
+        assert_eq!(capture.into_snapshot(), before);
+        assert_ne!(tree.to_snapshot(), before);
+        assert_child_counts(&tree);
+    }
+
+    #[test]
+    fn child_counts_follow_the_child_sets_through_creates_and_deletes() {
+        let (mut tree, mut zxid) = grown(5, 30);
+        assert_child_counts(&tree);
+        for p in 0..5 {
+            for c in 0..30 {
+                zxid += 1;
+                let txn = Txn::Delete {
+                    path: format!("/p{p}/c{c}"),
+                };
+                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+            }
+            // A parent whose last child went has no child set and can go too.
+            assert_eq!(
+                tree.exists(&format!("/p{p}")).map(|stat| stat.num_children),
+                Some(0)
+            );
+        }
+        assert_child_counts(&tree);
+        zxid += 1;
+        let refused = tree.apply(
+            &header(zxid),
+            &Txn::Delete {
+                path: "/zookeeper".to_owned(),
+            },
+        );
+        assert_eq!(refused.result.error_code(), ErrorCode::NotEmpty);
+        let reloaded = DataTree::from_snapshot(&tree.to_snapshot(), TreeConfig::default())
+            .expect("the snapshot loads");
+        assert_child_counts(&reloaded);
+        assert_eq!(reloaded.to_snapshot(), tree.to_snapshot());
+    }
 
     #[test]
     fn a_capture_and_its_snapshot_share_paths_and_values_with_the_tree() {
@@ -1196,7 +1316,7 @@ mod tests {
         let snapshot = tree.capture().into_snapshot();
         assert_eq!(snapshot.nodes.len(), tree.nodes.len());
         for captured in &snapshot.nodes {
-            let Some((path, node)) = tree.nodes.get_key_value(&*captured.path) else {
+            let Some((path, node)) = tree.nodes.get_key_value(&captured.path) else {
                 panic!("{} is not in the tree", captured.path);
             };
             assert!(Arc::ptr_eq(path, &captured.path), "{path} was copied");
