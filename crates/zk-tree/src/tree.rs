@@ -2,10 +2,10 @@
 //! session table snapshot, the apply stage (`DataTree.processTxn` of ZooKeeper 3.8) and the
 //! reads with their ACL checks (`FinalRequestProcessor`).
 //!
-//! Nodes live in a hash map from full path to node, split into copy-on-write shards
-//! ([`crate::nodes`]) so that a snapshot's capture copies nothing up front. The hasher is keyed
-//! by [`TreeConfig::hash_seed`], never by global randomness, and every listing is sorted before
-//! it leaves the tree. Each node keeps its child count and a reference into an ACL cache shared
+//! Nodes live in a hash map from full path to node, split into copy-on-write shards (the
+//! crate's private `nodes` module) so that a snapshot's capture copies nothing up front. The
+//! hasher is keyed by [`TreeConfig::hash_seed`], never by global randomness, and every listing
+//! is sorted before it leaves the tree. Each node keeps its child count and a reference into an ACL cache shared
 //! by all nodes; the names of a node's children are in a second map, kept only for nodes that
 //! have children.
 
@@ -1016,7 +1016,7 @@ impl DataTree {
 
     /// The tree's state now: the part of taking a snapshot that must run where the tree lives,
     /// and whose cost does not grow with the tree (the node map's shards are shared, and the
-    /// tree copies a shard only when it next changes it, see [`crate::nodes`]).
+    /// tree copies a shard only when it next changes it, see zk-tree's `nodes` module).
     /// [`TreeCapture::into_snapshot`] (copying out the nodes, sorting them by path and
     /// numbering the ACLs, the costly part on big trees) can then run on another thread while
     /// the tree goes on changing.
