@@ -5,9 +5,9 @@
 //! Nodes live in a hash map from full path to node, split into copy-on-write shards (the
 //! crate's private `nodes` module) so that a snapshot's capture copies nothing up front. The
 //! hasher is keyed by [`TreeConfig::hash_seed`], never by global randomness, and every listing
-//! is sorted before it leaves the tree. Each node keeps its child count and a reference into an ACL cache shared
-//! by all nodes; the names of a node's children are in a second map, kept only for nodes that
-//! have children.
+//! is sorted before it leaves the tree. Each node keeps its child count and a reference into an
+//! ACL cache shared by all nodes; the names of a node's children are in a second map, kept only
+//! for nodes that have children.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
