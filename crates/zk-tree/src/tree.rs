@@ -196,17 +196,18 @@ impl TreeCapture {
             acls: slots,
             shards,
         } = self;
-        // Each comparison starts with the path's first 8 bytes as a big-endian number
-        // (zero-padded, so it orders as the bytes do); most end there, without following the
-        // pointers to the paths.
+        // Each comparison starts with the path's first 16 bytes as a big-endian number
+        // (zero-padded, so it orders as the bytes do: a path holds no NUL); most end there,
+        // without following the pointers to the paths. (8 bytes were too few: "/bench/s" is
+        // the start of every path of a benchmark's nodes.)
         let prefix = |path: &str| {
-            let mut word = [0u8; 8];
-            let len = path.len().min(8);
+            let mut word = [0u8; 16];
+            let len = path.len().min(16);
             word[..len].copy_from_slice(&path.as_bytes()[..len]);
-            u64::from_be_bytes(word)
+            u128::from_be_bytes(word)
         };
         let count = shards.iter().map(|shard| shard.len()).sum();
-        let mut nodes: Vec<(u64, SnapshotNode)> = Vec::with_capacity(count);
+        let mut nodes: Vec<(u128, SnapshotNode)> = Vec::with_capacity(count);
         for shard in shards {
             nodes.extend(shard.iter().map(|(path, node)| {
                 let node = SnapshotNode {
