@@ -1299,12 +1299,6 @@ mod tests {
     fn a_capture_and_its_snapshot_share_paths_and_values_with_the_tree() {
         let mut tree = DataTree::new();
         for (zxid, path, data) in [(1, "/a", Some(&b"value"[..])), (2, "/a/null", None)] {
-            let header = TxnHeader {
-                session_id: SessionId(0),
-                cxid: 0,
-                zxid: Zxid(zxid),
-                time_ms: 0,
-            };
             let txn = Txn::Create {
                 path: path.to_owned(),
                 data: data.map(<[u8]>::to_vec),
@@ -1312,7 +1306,7 @@ mod tests {
                 ephemeral_owner: 0,
                 parent_cversion: 1,
             };
-            tree.apply(&header, &txn);
+            tree.apply(&header(zxid), &txn);
         }
         let snapshot = tree.capture().into_snapshot();
         assert_eq!(snapshot.nodes.len(), tree.nodes.len());
