@@ -31,7 +31,7 @@ struct SnapshotBodyRef<'a> {
 /// Buffers the snapshot's bytes and writes them to a [`WritableFile`] in large pieces, with a
 /// running CRC over every byte written. The CRC is taken over each whole buffer as it is
 /// written, not over each small piece postcard hands in (crc32fast's fast path needs long
-/// inputs: piece by piece, the CRC took a third of the snapshot thread's time).
+/// inputs: piece by piece, the CRC took two fifths of the snapshot thread's time).
 struct CrcWriter<'a> {
     file: &'a mut dyn WritableFile,
     buffer: Vec<u8>,
