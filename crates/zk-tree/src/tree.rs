@@ -353,8 +353,7 @@ impl DataTree {
                 acl,
                 StatPersisted::default(),
             );
-            let mut names: Vec<Box<str>> = children.iter().map(|&name| Box::from(name)).collect();
-            tree.add_children(path, &mut names);
+            tree.add_children(path, children.iter().map(|&name| Box::from(name)));
         }
         let acl = tree.acls.intern(&Acl::read_unsafe());
         let stat = StatPersisted {
@@ -784,26 +783,14 @@ impl DataTree {
             self.acls.release(old);
             return Err(ErrorCode::NodeExists);
         }
-        let added = match self.children.get_mut(parent_path) {
-            Some(names) => names.insert(Box::from(name)),
-            None => {
-                let Some((key, _)) = self.nodes.get_key_value(parent_path) else {
-                    self.acls.release(acl_ref);
-                    return Err(ErrorCode::NoNode);
-                };
-                let mut names = ChildSet::with_hasher(self.config.hash_state());
-                names.insert(Box::from(name));
-                self.children.insert(key.clone(), names);
-                true
-            }
-        };
+        if !self.add_children(parent_path, std::iter::once(Box::from(name))) {
+            self.acls.release(acl_ref);
+            return Err(ErrorCode::NoNode);
+        }
         let Some(parent) = self.nodes.get_mut(parent_path) else {
             self.acls.release(acl_ref);
             return Err(ErrorCode::NoNode);
         };
-        if added {
-            parent.child_count += 1;
-        }
         let parent_cversion = if parent_cversion == -1 {
             parent.stat.cversion.wrapping_add(1)
         } else {
@@ -1099,7 +1086,7 @@ impl DataTree {
                 let (parent, name) = split_path(&path)
                     .ok_or_else(|| SnapshotError::MissingParent(path.to_string()))?;
                 if parent != parent_path || siblings.is_empty() {
-                    tree.add_children(&parent_path, &mut siblings);
+                    tree.add_children(&parent_path, siblings.drain(..));
                     if !tree.nodes.contains_key(parent) {
                         return Err(SnapshotError::MissingParent(path.to_string()));
                     }
@@ -1139,30 +1126,41 @@ impl DataTree {
                 return Err(SnapshotError::DuplicatePath(path.to_string()));
             }
         }
-        tree.add_children(&parent_path, &mut siblings);
+        tree.add_children(&parent_path, siblings.drain(..));
         if !tree.nodes.contains_key("/") {
             return Err(SnapshotError::MissingRoot);
         }
         Ok(tree)
     }
 
-    /// Adds gathered child names to `parent` (which exists) and empties `names`.
-    fn add_children(&mut self, parent: &str, names: &mut Vec<Box<str>>) {
-        if names.is_empty() {
-            return;
+    /// Adds `names` to the children of `parent` and sets its child count: the one place where
+    /// a child set grows. False, changing nothing, if `parent` is not in the tree.
+    fn add_children(
+        &mut self,
+        parent: &str,
+        names: impl ExactSizeIterator<Item = Box<str>>,
+    ) -> bool {
+        if names.len() == 0 {
+            return self.nodes.contains_key(parent);
         }
-        let Some((key, _)) = self.nodes.get_key_value(parent) else {
-            names.clear();
-            return;
+        if !self.children.contains_key(parent) {
+            let Some((key, _)) = self.nodes.get_key_value(parent) else {
+                return false;
+            };
+            let set = ChildSet::with_capacity_and_hasher(names.len(), self.config.hash_state());
+            self.children.insert(key.clone(), set);
+        }
+        let Some(set) = self.children.get_mut(parent) else {
+            return false;
         };
-        let key = key.clone();
-        let set = self.children.entry(key).or_insert_with(|| {
-            ChildSet::with_capacity_and_hasher(names.len(), self.config.hash_state())
-        });
-        set.extend(names.drain(..));
+        set.extend(names);
         let count = u32::try_from(set.len()).unwrap_or(u32::MAX);
-        if let Some(node) = self.nodes.get_mut(parent) {
-            node.child_count = count;
+        match self.nodes.get_mut(parent) {
+            Some(node) => {
+                node.child_count = count;
+                true
+            }
+            None => false,
         }
     }
 }
