@@ -1224,43 +1224,6 @@ mod tests {
     }
 
     #[test]
-    fn a_capture_keeps_the_tree_as_it_was_while_the_tree_changes() {
-        let (mut tree, mut zxid) = grown(20, 50);
-        let before = tree.to_snapshot();
-        let capture = tree.capture();
-        // Change nodes in most shards: new nodes, deleted nodes, new data and ACLs.
-        for p in 0..20 {
-            for c in 0..10 {
-                zxid += 1;
-                let txn = Txn::SetData {
-                    path: format!("/p{p}/c{c}"),
-                    data: Some(b"changed".to_vec()),
-                    version: 1,
-                };
-                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
-                zxid += 1;
-                let txn = Txn::Delete {
-                    path: format!("/p{p}/c{}", 10 + c),
-                };
-                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
-                zxid += 1;
-                let txn = create(&format!("/p{p}/new{c}"));
-                assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
-            }
-            zxid += 1;
-            let txn = Txn::SetAcl {
-                path: format!("/p{p}"),
-                acl: Acl::read_unsafe(),
-                version: 1,
-            };
-            assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
-        }
-        assert_eq!(capture.into_snapshot(), before);
-        assert_ne!(tree.to_snapshot(), before);
-        assert_child_counts(&tree);
-    }
-
-    #[test]
     fn child_counts_follow_the_child_sets_through_creates_and_deletes() {
         let (mut tree, mut zxid) = grown(5, 30);
         assert_child_counts(&tree);

@@ -683,6 +683,11 @@ fn a_capture_keeps_the_state_it_was_taken_at_while_the_tree_changes() {
     h.mk("/a");
     h.run(&set_data("/a", b"before", -1));
     h.mk("/gone");
+    // Enough nodes that the changes below reach most of the node map's shards.
+    h.mk("/m");
+    for i in 0..600 {
+        h.mk(&format!("/m/n{i}"));
+    }
     let expected = h.tree.to_snapshot();
     let capture = h.tree.capture();
     assert_eq!(capture.last_processed_zxid(), expected.last_processed_zxid);
@@ -691,6 +696,15 @@ fn a_capture_keeps_the_state_it_was_taken_at_while_the_tree_changes() {
     h.run(&set_acl("/a", vec![acl(Perms::READ, "ip", "1.2.3.4")], -1));
     h.mk("/new");
     h.run(&delete("/gone", -1));
+    for i in 0..600 {
+        let path = format!("/m/n{i}");
+        let result = match i % 3 {
+            0 => h.run(&set_data(&path, b"after", -1)),
+            1 => h.run(&delete(&path, -1)),
+            _ => h.run(&set_acl(&path, vec![acl(Perms::READ, "ip", "1.2.3.4")], -1)),
+        };
+        assert!(result.error_code().is_ok(), "{path}: {result:?}");
+    }
     assert_ne!(h.tree.to_snapshot(), expected);
     assert_eq!(capture.into_snapshot(), expected);
 }
