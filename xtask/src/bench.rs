@@ -3,11 +3,11 @@
 //! - `cargo xtask bench`: both, with default durations.
 //! - `cargo xtask bench criterion [ARGS]`: `cargo bench --workspace [ARGS]`.
 //! - `cargo xtask bench servers [--duration-s S] [--warmup-s W] [--quick] [--only ours|apache]
-//!   [--znodes N] [--rounds R] [--no-docs]`: builds `zk-server` and `zk-bench` in release, starts our server
-//!   and Apache ZooKeeper 3.8 one at a time on this machine (fresh data directories under
-//!   `target/bench/`), drives each with the same `zk-bench` runs (ops get/set/create x sessions
-//!   1/16/64, 100-byte values, closed loop), measures each server's RSS with N znodes loaded, and
-//!   rewrites the generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->`
+//!   [--znodes N] [--rounds R] [--no-docs]`: builds `zk-server` and `zk-bench` in release,
+//!   starts our server and Apache ZooKeeper 3.8 one at a time on this machine (fresh data
+//!   directories under `target/bench/`), drives each with the same `zk-bench` runs (ops
+//!   get/set/create x sessions 1/16/64, 100-byte values, closed loop; with `--rounds R`, R times
+//!   each, alternating), measures each server's RSS with N znodes loaded, and rewrites the generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->`
 //!   and `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
 //! - `cargo xtask bench ensemble [--quick] [--only ours|apache] [--duration-s S] [--warmup-s W]
 //!   [--failover-runs N]`: a 3-server ensemble of ours, then one of Apache ZooKeeper 3.8

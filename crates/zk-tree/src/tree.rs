@@ -187,8 +187,9 @@ impl TreeCapture {
         self.last_processed_zxid
     }
 
-    /// Sorts the nodes by path (so parents come first) and numbers the ACL lists in order of
-    /// first use, so equal trees give equal snapshots whatever their history.
+    /// Copies the nodes out of the captured shards (letting go of each shard as it goes), sorts
+    /// them by path (so parents come first) and numbers the ACL lists in order of first use, so
+    /// equal trees give equal snapshots whatever their history.
     pub fn into_snapshot(self) -> TreeSnapshot {
         let TreeCapture {
             last_processed_zxid,
