@@ -7,8 +7,9 @@
 //!   starts our server and Apache ZooKeeper 3.8 one at a time on this machine (fresh data
 //!   directories under `target/bench/`), drives each with the same `zk-bench` runs (ops
 //!   get/set/create x sessions 1/16/64, 100-byte values, closed loop; with `--rounds R`, R times
-//!   each, alternating), measures each server's RSS with N znodes loaded, and rewrites the generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->`
-//!   and `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
+//!   each, alternating), measures each server's RSS with N znodes loaded, and rewrites the
+//!   generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->` and
+//!   `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
 //! - `cargo xtask bench ensemble [--quick] [--only ours|apache] [--duration-s S] [--warmup-s W]
 //!   [--failover-runs N]`: a 3-server ensemble of ours, then one of Apache ZooKeeper 3.8
 //!   (`scripts/apache-zookeeper.sh start-ensemble`), each driven by the same `zk-bench` matrix
