@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -30,6 +30,9 @@ pub const PEER_FRAME_LEN_MAX: usize = 1 << 31;
 
 /// Bytes a link may have queued and unwritten before it is closed.
 pub const LINK_QUEUE_BYTES_MAX: usize = 512 << 20;
+
+/// The read buffer of a link.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// How long a handshake may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,12 +125,10 @@ fn spawn_link(stream: TcpStream, sid: Sid, id: u64, events: mpsc::Sender<PeerEve
     }
 }
 
-async fn read_frames(
-    mut read: OwnedReadHalf,
-    sid: Sid,
-    link: u64,
-    events: mpsc::Sender<PeerEvent>,
-) {
+async fn read_frames(read: OwnedReadHalf, sid: Sid, link: u64, events: mpsc::Sender<PeerEvent>) {
+    // Frames are small and come in runs (a PROPOSAL per write, ACKs, COMMITs): one receive
+    // fills the buffer with many of them instead of two receives per frame.
+    let mut read = BufReader::with_capacity(READ_BUFFER_BYTES, read);
     let mut len_bytes = [0u8; 4];
     loop {
         if let Err(e) = read.read_exact(&mut len_bytes).await {
