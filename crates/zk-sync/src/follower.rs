@@ -343,7 +343,9 @@ impl Zab {
         self.ack_durable_proposals(out);
     }
 
-    /// ACKs, in order, every proposal after NEWLEADER that is now durable (followers only).
+    /// ACKs the proposals after NEWLEADER that are now durable (followers only), with one
+    /// cumulative ACK: an ACK of `z` says the whole log up to `z` is durable here, which holds
+    /// because the log has no gap (a proposal that does not follow the last one is refused).
     fn ack_durable_proposals(&mut self, out: &mut Vec<Action>) {
         let persisted = self.persisted;
         let f = self.follower();
@@ -351,22 +353,19 @@ impl Zab {
             return;
         }
         let (leader, from) = (f.leader, f.acked);
-        // The log is in zxid order: find the range by binary search, not by a scan of the
-        // whole log for every durable write.
-        let start = self.log.partition_point(|e| e.zxid <= from);
+        // The log is in zxid order: the newest durable entry by binary search, not by a scan
+        // of the whole log for every durable write.
         let end = self.log.partition_point(|e| e.zxid <= persisted);
-        let zxids: Vec<Zxid> = self.log[start..end.max(start)]
-            .iter()
-            .map(|e| e.zxid)
-            .collect();
-        if let Some(&last) = zxids.last() {
-            self.follower().acked = last;
+        let Some(last) = end.checked_sub(1).map(|i| self.log[i].zxid) else {
+            return;
+        };
+        if last <= from {
+            return;
         }
-        for zxid in zxids {
-            out.push(Action::Send {
-                to: leader,
-                msg: ZabMsg::Ack { zxid },
-            });
-        }
+        self.follower().acked = last;
+        out.push(Action::Send {
+            to: leader,
+            msg: ZabMsg::Ack { zxid: last },
+        });
     }
 }

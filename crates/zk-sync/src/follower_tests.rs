@@ -141,7 +141,34 @@ fn follower_acks_a_proposal_only_once_persisted_covers_it() {
         (
             Input::Recv {
                 from: Sid(1),
-                msg: ZabMsg::Commit { zxid: z(3, 2) },
+                msg: ZabMsg::Proposal {
+                    zxid: z(3, 3),
+                    txn: vec![3],
+                },
+            },
+            vec![],
+            "logged, not durable",
+        ),
+        (
+            Input::Recv {
+                from: Sid(1),
+                msg: ZabMsg::Proposal {
+                    zxid: z(3, 4),
+                    txn: vec![4],
+                },
+            },
+            vec![],
+            "logged, not durable",
+        ),
+        (
+            Input::Persisted { up_to: z(3, 4) },
+            vec![z(3, 4)],
+            "one log write made both durable: one cumulative ACK",
+        ),
+        (
+            Input::Recv {
+                from: Sid(1),
+                msg: ZabMsg::Commit { zxid: z(3, 4) },
             },
             vec![],
             "a COMMIT is not ACKed",
@@ -158,7 +185,7 @@ fn follower_acks_a_proposal_only_once_persisted_covers_it() {
             .collect();
         assert_eq!(got, acks, "{why}");
     }
-    assert_eq!(zab.committed_zxid(), z(3, 2));
+    assert_eq!(zab.committed_zxid(), z(3, 4));
 }
 
 #[test]

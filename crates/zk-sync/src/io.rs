@@ -58,9 +58,12 @@ pub enum Input {
     /// A client write reached the leader: propose it (ignored, with a warning, unless this
     /// server is an established leader; see [`Zab::can_propose`](crate::Zab::can_propose)).
     Propose(Vec<u8>),
-    /// The oldest outstanding history write completed; the log is durable up to `up_to`.
+    /// The oldest outstanding history writes completed, through the first one whose log
+    /// ends at `up_to` (one write, or several the host made durable together; see
+    /// [`Zab::persist_point_after`](crate::Zab::persist_point_after)); the log is durable up
+    /// to `up_to`.
     Persisted {
-        /// The last zxid of the log once that write is durable.
+        /// The last zxid of the log once those writes are durable.
         up_to: Zxid,
     },
     /// The clock reached [`Zab::deadline`](crate::Zab::deadline).

@@ -511,12 +511,17 @@ impl Zab {
         }
     }
 
+    /// An ACK is cumulative: a follower ACKs `zxid` once its log up to `zxid` is durable, so it
+    /// counts for every outstanding proposal up to `zxid`.
     fn on_ack(&mut self, from: Sid, zxid: Zxid, out: &mut Vec<Action>) {
         if !self.config.quorum.is_voter(from) {
             return;
         }
-        if let Some(proposal) = self.leader().outstanding.get_mut(&zxid) {
-            proposal.ackers.insert(from);
+        let mut counted = false;
+        for (_, proposal) in self.leader().outstanding.range_mut(..=zxid) {
+            counted |= proposal.ackers.insert(from);
+        }
+        if counted {
             self.try_commit(out);
         }
     }
@@ -529,34 +534,45 @@ impl Zab {
     }
 
     /// `tryToCommit`: commit outstanding proposals in zxid order while each has a quorum of
-    /// ACKs (the leader's own counts once the proposal is durable here).
+    /// ACKs (the leader's own counts once the proposal is durable here). Followers get one
+    /// COMMIT for the newest committed zxid (a COMMIT commits the log up to it); observers get
+    /// an INFORM with each transaction.
     fn try_commit(&mut self, out: &mut Vec<Action>) {
+        let me = self.sid();
+        let persisted = self.persisted;
+        let observers = self.forwarding(true);
+        let mut informs = Vec::new();
+        let mut newest = None;
         while let Some((&zxid, proposal)) = self.leader_ref().outstanding.first_key_value() {
-            let mut ackers = proposal.ackers.clone();
-            let me = self.sid();
-            if self.persisted >= zxid {
-                ackers.insert(me);
-            } else {
-                ackers.remove(&me);
-            }
-            if !self.config.quorum.contains_quorum(ackers.iter().copied()) {
-                return;
+            let ackers = proposal
+                .ackers
+                .iter()
+                .copied()
+                .filter(|&s| s != me)
+                .chain((persisted >= zxid).then_some(me));
+            if !self.config.quorum.contains_quorum(ackers) {
+                break;
             }
             self.leader().outstanding.pop_first();
             debug!(sid = %self.sid(), %zxid, "leader: COMMIT");
-            self.commit_to(zxid, out);
-            for to in self.forwarding(false) {
-                out.push(Action::Send {
-                    to,
-                    msg: ZabMsg::Commit { zxid },
-                });
+            newest = Some(zxid);
+            if !observers.is_empty() {
+                informs.push(zxid);
             }
-            let txn = self
-                .entry(zxid)
-                .expect("committed proposal is logged")
-                .txn
-                .clone();
-            for to in self.forwarding(true) {
+        }
+        let Some(newest) = newest else {
+            return;
+        };
+        self.commit_to(newest, out);
+        for to in self.forwarding(false) {
+            out.push(Action::Send {
+                to,
+                msg: ZabMsg::Commit { zxid: newest },
+            });
+        }
+        for zxid in informs {
+            let txn = &self.entry(zxid).expect("committed proposal is logged").txn;
+            for &to in &observers {
                 out.push(Action::Send {
                     to,
                     msg: ZabMsg::Inform {

@@ -19,6 +19,11 @@
 //! - broadcast: PROPOSAL, ACK (only once [`Input::Persisted`] covers the proposal), COMMIT in
 //!   zxid order, INFORM to observers, PING with `syncLimit`/`initLimit`.
 //!
+//! One deviation, since the peer protocol is ours and no Java server joins an ensemble: ACK and
+//! COMMIT are cumulative. A follower ACKs the newest durable zxid once per log write, and the
+//! leader sends one COMMIT for the newest zxid of each commit batch, where ZooKeeper sends one
+//! ACK and one COMMIT per proposal. Both stay safe because a follower's log has no gap.
+//!
 //! ```
 //! use zk_elect::{Millis, QuorumVerifier, ServerState};
 //! use zk_proto::{Epoch, Sid, Zxid};

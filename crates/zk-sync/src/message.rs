@@ -10,8 +10,8 @@ use zk_proto::{Epoch, Zxid};
 
 use crate::error::DecodeError;
 
-/// The leading byte of every encoded frame.
-pub const ZAB_WIRE_VERSION: u8 = 1;
+/// The leading byte of every encoded frame (2: ACK and COMMIT are cumulative).
+pub const ZAB_WIRE_VERSION: u8 = 2;
 
 /// One Zab packet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,8 @@ pub enum ZabMsg {
         /// The opaque transaction.
         txn: Vec<u8>,
     },
-    /// Follower to leader: the proposal is durable here (ACK; also the NEWLEADER ACK).
+    /// Follower to leader: the log up to `zxid` is durable here (ACK; also the NEWLEADER ACK).
+    /// Unlike ZooKeeper's, an ACK is cumulative: it counts for every proposal up to `zxid`.
     Ack {
         /// The acknowledged zxid.
         zxid: Zxid,

@@ -155,7 +155,13 @@ impl Zab {
     /// The `up_to` of the next [`Input::Persisted`] the host owes: the log's last zxid after
     /// the oldest history write not yet reported durable.
     pub fn next_persist_point(&self) -> Option<Zxid> {
-        self.pending_writes.front().copied()
+        self.persist_point_after(1)
+    }
+
+    /// The `up_to` of an [`Input::Persisted`] that reports the oldest `writes` history writes
+    /// durable at once (the host wrote them together): the log's last zxid after them.
+    pub fn persist_point_after(&self, writes: usize) -> Option<Zxid> {
+        self.pending_writes.get(writes.checked_sub(1)?).copied()
     }
 
     /// When the host should next feed [`Input::Tick`], if a timer is armed.
@@ -238,13 +244,14 @@ impl Zab {
         out.push(Action::GoLooking { reason });
     }
 
+    /// The oldest history writes are durable, through the first one that ends at `up_to`.
     fn on_persisted(&mut self, now: Millis, up_to: Zxid, out: &mut Vec<Action>) {
-        let Some(expected) = self.pending_writes.pop_front() else {
-            warn!(sid = %self.sid(), %up_to, "Persisted with no write outstanding: ignored");
+        let Some(last) = self.pending_writes.iter().position(|&end| end == up_to) else {
+            warn!(sid = %self.sid(), %up_to, "Persisted matches no outstanding write: ignored");
             return;
         };
-        debug_assert_eq!(expected, up_to, "Persisted out of order");
-        self.persisted = expected;
+        self.pending_writes.drain(..=last);
+        self.persisted = up_to;
         match &self.role {
             Role::Looking => {}
             Role::Leader(_) => self.leader_on_persisted(now, out),

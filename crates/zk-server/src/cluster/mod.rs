@@ -26,8 +26,9 @@ use zk_proto::{Epoch, ErrorCode, Id, SessionId, Sid, Zxid};
 use zk_sync::ZabMsg;
 use zk_tree::{DataTree, Op, TreeCapture, Txn, TxnHeader};
 
-/// The leading byte of every quorum-port frame.
-pub const PEER_WIRE_VERSION: u8 = 1;
+/// The leading byte of every quorum-port frame. Version 2: ACK and COMMIT are cumulative (a
+/// version-1 leader would wait forever for the ACKs a version-2 follower no longer sends).
+pub const PEER_WIRE_VERSION: u8 = 2;
 
 /// What a quorum-port frame carries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -518,17 +518,16 @@ impl Node {
             .map(|at| self.start + Duration::from_millis(at.0))
     }
 
-    /// Feeds Zab the durability of the oldest history write.
+    /// Feeds Zab the durability of the oldest history write: one input for all the appends
+    /// that one log write covered, so that a follower sends one (cumulative) ACK for them.
     async fn on_persisted(&mut self) -> Result<Flow, ServerError> {
         let writes = match self.persists.pop_front() {
             Some(Persist::Append(_, appends)) => appends,
             _ => 1,
         };
-        for _ in 0..writes {
-            if let Some(up_to) = self.zab.next_persist_point() {
-                self.stats.last_logged_zxid.store(up_to.0, Relaxed);
-                self.feed(Input::Persisted { up_to });
-            }
+        if let Some(up_to) = self.zab.persist_point_after(writes) {
+            self.stats.last_logged_zxid.store(up_to.0, Relaxed);
+            self.feed(Input::Persisted { up_to });
         }
         self.flush().await
     }
