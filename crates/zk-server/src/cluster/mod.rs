@@ -74,10 +74,9 @@ pub enum PeerMsg {
 impl PeerMsg {
     /// Encodes the message as one frame body.
     pub fn encode(&self) -> Vec<u8> {
-        let mut bytes = vec![PEER_WIRE_VERSION];
-        let body = postcard::to_allocvec(self).expect("a peer message always serializes");
-        bytes.extend_from_slice(&body);
-        bytes
+        // Serialised straight after the version byte: one allocation, no copy.
+        postcard::to_extend(self, vec![PEER_WIRE_VERSION])
+            .expect("a peer message always serializes")
     }
 
     /// Decodes a frame body made by [`PeerMsg::encode`].
