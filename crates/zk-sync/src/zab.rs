@@ -247,6 +247,11 @@ impl Zab {
     /// The oldest history writes are durable, through the first one that ends at `up_to`.
     fn on_persisted(&mut self, now: Millis, up_to: Zxid, out: &mut Vec<Action>) {
         let Some(last) = self.pending_writes.iter().position(|&end| end == up_to) else {
+            debug_assert!(
+                self.pending_writes.is_empty(),
+                "Persisted {up_to} matches none of {:?}",
+                self.pending_writes
+            );
             warn!(sid = %self.sid(), %up_to, "Persisted matches no outstanding write: ignored");
             return;
         };
