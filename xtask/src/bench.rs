@@ -11,12 +11,12 @@
 //!   generated section of `docs/benchmarks.md` (between `<!-- servers:begin -->` and
 //!   `<!-- servers:end -->`). Raw results go to `target/bench/servers.jsonl`.
 //! - `cargo xtask bench ensemble [--quick] [--only ours|apache] [--duration-s S] [--warmup-s W]
-//!   [--failover-runs N]`: a 3-server ensemble of ours, then one of Apache ZooKeeper 3.8
-//!   (`scripts/apache-zookeeper.sh start-ensemble`), each driven by the same `zk-bench` matrix
-//!   with the sessions spread over the servers (one `zk-bench` process per server), then
-//!   failover: kill -9 of the leader under one writing session, the time to the first write
-//!   that succeeds through a survivor and until a survivor answers `srvr` as leader (median of
-//!   the runs). Writes the markdown section `target/bench/ensemble.md` (between
+//!   [--failover-runs N] [--rounds R]`: a 3-server ensemble of ours, then one of Apache
+//!   ZooKeeper 3.8 (`scripts/apache-zookeeper.sh start-ensemble`), each driven by the same
+//!   `zk-bench` matrix with the sessions spread over the servers (one `zk-bench` process per
+//!   server), then failover: kill -9 of the leader under one writing session, the time to the
+//!   first write that succeeds through a survivor and until a survivor answers `srvr` as leader
+//!   (median of the runs). With `--rounds R`, R times each, alternating, as for servers. Writes the markdown section `target/bench/ensemble.md` (between
 //!   `<!-- ensemble:begin -->` and `<!-- ensemble:end -->`, for docs/benchmarks.md) and the raw
 //!   lines to `target/bench/ensemble.jsonl`.
 
@@ -65,7 +65,9 @@ ensemble options (writes target/bench/ensemble.md and ensemble.jsonl):
   --warmup-s W        warmup seconds per cell (default 2; --quick: 1)
   --quick             short cells and 3 failover runs, for checking that the tool works
   --only ours|apache  run one ensemble only
-  --failover-runs N   kill -9 of the leader N times (default 7; --quick: 3)";
+  --failover-runs N   kill -9 of the leader N times per round (default 7; --quick: 3)
+  --rounds R          measure both ensembles R times, alternating, and report each cell's
+                      median with its range, and the failover medians over all runs (default 1)";
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
@@ -440,13 +442,36 @@ fn merge_rounds(rounds: &[&SideResults]) -> Option<SideResults> {
             ..**first
         });
     }
-    let cells = first
-        .cells
+    let cells = merge_cells(&rounds.iter().map(|r| &r.cells).collect::<Vec<_>>());
+    let median_of = |value: fn(&SideResults) -> Option<f64>| {
+        median(&mut rounds.iter().filter_map(|r| value(r)).collect::<Vec<_>>())
+    };
+    Some(SideResults {
+        cells,
+        rss_empty_kib: median_of(|r| r.rss_empty_kib.map(|k| k as f64)).map(|k| k as u64),
+        rss_loaded_kib: median_of(|r| r.rss_loaded_kib.map(|k| k as f64)).map(|k| k as u64),
+        populate_s: median_of(|r| r.populate_s),
+        data_bytes: rounds.iter().filter_map(|r| r.data_bytes).min(),
+        raw: rounds.iter().flat_map(|r| r.raw.iter().cloned()).collect(),
+    })
+}
+
+/// The cells of several rounds as one matrix: each cell is the round with the median ops/s (so
+/// its latencies are that round's), with the range of all rounds. A single round stays as it
+/// is.
+fn merge_cells(rounds: &[&Cells]) -> Cells {
+    let Some((first, rest)) = rounds.split_first() else {
+        return Cells::new();
+    };
+    if rest.is_empty() {
+        return (*first).clone();
+    }
+    first
         .iter()
         .map(|(op, sessions, first_cell)| {
             let mut ok: Vec<&Cell> = rounds
                 .iter()
-                .filter_map(|r| find_cell(&r.cells, op, *sessions))
+                .filter_map(|cells| find_cell(cells, op, *sessions))
                 .filter_map(|cell| cell.as_ref().ok())
                 .collect();
             ok.sort_by(|a, b| a.ops_per_s.total_cmp(&b.ops_per_s));
@@ -459,18 +484,7 @@ fn merge_rounds(rounds: &[&SideResults]) -> Option<SideResults> {
             };
             (op.clone(), *sessions, cell)
         })
-        .collect();
-    let median_of = |value: fn(&SideResults) -> Option<f64>| {
-        median(&mut rounds.iter().filter_map(|r| value(r)).collect::<Vec<_>>())
-    };
-    Some(SideResults {
-        cells,
-        rss_empty_kib: median_of(|r| r.rss_empty_kib.map(|k| k as f64)).map(|k| k as u64),
-        rss_loaded_kib: median_of(|r| r.rss_loaded_kib.map(|k| k as f64)).map(|k| k as u64),
-        populate_s: median_of(|r| r.populate_s),
-        data_bytes: rounds.iter().filter_map(|r| r.data_bytes).min(),
-        raw: rounds.iter().flat_map(|r| r.raw.iter().cloned()).collect(),
-    })
+        .collect()
 }
 
 /// Memory on a fresh server, then the load matrix on another fresh one.
@@ -1173,6 +1187,7 @@ struct EnsembleOptions {
     quick: bool,
     only: Option<Side>,
     failover_runs: usize,
+    rounds: usize,
 }
 
 impl Default for EnsembleOptions {
@@ -1183,6 +1198,7 @@ impl Default for EnsembleOptions {
             quick: false,
             only: None,
             failover_runs: 7,
+            rounds: 1,
         }
     }
 }
@@ -1192,10 +1208,11 @@ impl EnsembleOptions {
         let mut options = EnsembleOptions::default();
         let mut runs = None;
         let common = parse_common(args, "ensemble", |flag, value| {
-            if flag != "--failover-runs" {
-                return Ok(false);
+            match flag {
+                "--failover-runs" => runs = Some(positive_count(flag, value()?)?),
+                "--rounds" => options.rounds = positive_count(flag, value()?)?,
+                _ => return Ok(false),
             }
-            runs = Some(positive_count(flag, value()?)?);
             Ok(true)
         })?;
         options.quick = common.quick;
@@ -1652,8 +1669,10 @@ fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
              cargo xtask bench ensemble --only apache",
         )
     };
+    // Round by round, the sides alternate, as for servers.
+    let order: Vec<Side> = (0..options.rounds).flat_map(|_| options.sides()).collect();
     let all = measure_sides(
-        &options.sides(),
+        &order,
         server_failed,
         "ensemble.jsonl",
         |side, built| {
@@ -1675,9 +1694,16 @@ fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
         |results: &EnsembleResults| &results.raw,
     )?;
     let bench_dir = target_dir().join("bench");
-    let ours = of_side(&all, Side::Ours);
-    let apache = of_side(&all, Side::Apache);
-    let section = render_ensemble_section(options, command, ours, apache);
+    let merged = |side: Side| {
+        merge_ensemble_rounds(
+            &all.iter()
+                .filter(|(s, _)| *s == side)
+                .map(|(_, results)| results)
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (ours, apache) = (merged(Side::Ours), merged(Side::Apache));
+    let section = render_ensemble_section(options, command, ours.as_ref(), apache.as_ref());
     eprintln!("\n{section}");
     let out = bench_dir.join("ensemble.md");
     std::fs::write(&out, format!("{section}\n"))?;
@@ -1698,6 +1724,26 @@ fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One side's ensemble rounds as one result: cells as [`merge_cells`] makes them, every
+/// failover run of every round, the median memory, the first failover error. `None` when the
+/// side did not run.
+fn merge_ensemble_rounds(rounds: &[&EnsembleResults]) -> Option<EnsembleResults> {
+    if rounds.is_empty() {
+        return None;
+    }
+    let mut rss: Vec<f64> = rounds
+        .iter()
+        .filter_map(|r| r.rss_kib.map(|k| k as f64))
+        .collect();
+    Some(EnsembleResults {
+        cells: merge_cells(&rounds.iter().map(|r| &r.cells).collect::<Vec<_>>()),
+        failovers: rounds.iter().flat_map(|r| r.failovers.clone()).collect(),
+        failover_error: rounds.iter().find_map(|r| r.failover_error.clone()),
+        rss_kib: median(&mut rss).map(|k| k as u64),
+        raw: rounds.iter().flat_map(|r| r.raw.iter().cloned()).collect(),
+    })
 }
 
 fn render_ensemble_section(
@@ -1732,6 +1778,16 @@ fn render_ensemble_section(
          are summed, p50/p99 are the worst process's",
         options.warmup_s, options.duration_s
     );
+    if options.rounds > 1 {
+        let _ = writeln!(
+            s,
+            "- Rounds: each ensemble measured {} times, the two alternating; every ops/s is the \
+             median round (lowest–highest in brackets), its latencies are that round's, and the \
+             ratio is of the medians; failover figures are over the runs of every round, memory \
+             is the median round's",
+            options.rounds
+        );
+    }
     let _ = writeln!(s);
     write_matrix(&mut s, ours.map(|r| &r.cells), apache.map(|r| &r.cells));
     let _ = writeln!(s);
@@ -1749,7 +1805,7 @@ fn render_ensemble_section(
         s,
         "| failover: kill -9 of the leader under one writing session (median of {} runs; \
          each run) | ours | ZooKeeper |",
-        options.failover_runs
+        options.failover_runs * options.rounds
     );
     let _ = writeln!(s, "|---|---:|---:|");
     let _ = writeln!(
@@ -1881,6 +1937,44 @@ mod tests {
     }
 
     #[test]
+    fn ensemble_rounds_merge_cells_and_pool_the_failover_runs() {
+        let round = |ops: f64, failover_ms: f64, rss: u64| EnsembleResults {
+            cells: vec![(
+                "set".to_owned(),
+                16,
+                Ok(Cell {
+                    ops_per_s: ops,
+                    ..Cell::default()
+                }),
+            )],
+            failovers: vec![Failover {
+                write_ms: failover_ms,
+                leader_ms: failover_ms - 1.0,
+            }],
+            rss_kib: Some(rss),
+            raw: vec![String::new()],
+            ..EnsembleResults::default()
+        };
+        let mut broken = round(500.0, 9.0, 1);
+        broken.failover_error = Some("no leader".to_owned());
+        let rounds = [round(300.0, 7.0, 30), round(100.0, 5.0, 10), broken];
+        let merged = merge_ensemble_rounds(&rounds.iter().collect::<Vec<_>>()).unwrap();
+        let Some(Ok(set)) = find_cell(&merged.cells, "set", 16) else {
+            panic!("no set cell: {:?}", merged.cells);
+        };
+        assert_eq!(
+            (set.ops_per_s, set.ops_range),
+            (300.0, Some((100.0, 500.0)))
+        );
+        let writes: Vec<f64> = merged.failovers.iter().map(|f| f.write_ms).collect();
+        assert_eq!(writes, vec![7.0, 5.0, 9.0]);
+        assert_eq!(merged.rss_kib, Some(10));
+        assert_eq!(merged.failover_error.as_deref(), Some("no leader"));
+        assert_eq!(merged.raw.len(), 3);
+        assert!(merge_ensemble_rounds(&[]).is_none());
+    }
+
+    #[test]
     fn ensemble_options_and_spread() {
         let defaults = EnsembleOptions::parse(&[]).unwrap();
         assert_eq!(defaults, EnsembleOptions::default());
@@ -1889,6 +1983,10 @@ mod tests {
         assert_eq!(quick.sides(), vec![Side::Ours]);
         let runs = EnsembleOptions::parse(&strings("--quick --failover-runs 5")).unwrap();
         assert_eq!(runs.failover_runs, 5);
+        assert_eq!(runs.rounds, 1);
+        let rounds = EnsembleOptions::parse(&strings("--rounds 3 --failover-runs 2")).unwrap();
+        assert_eq!((rounds.rounds, rounds.failover_runs), (3, 2));
+        assert!(EnsembleOptions::parse(&strings("--rounds 0")).is_err());
         assert!(EnsembleOptions::parse(&strings("--failover-runs 0")).is_err());
         assert!(EnsembleOptions::parse(&strings("--bogus")).is_err());
         assert_eq!(spread(1, 3), vec![1, 0, 0]);
