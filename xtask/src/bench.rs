@@ -368,11 +368,6 @@ fn measure_sides<T>(
     Ok(all)
 }
 
-/// The results of `side`, if it ran.
-fn of_side<T>(all: &[(Side, T)], side: Side) -> Option<&T> {
-    all.iter().find(|(s, _)| *s == side).map(|(_, r)| r)
-}
-
 fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
     let started = Instant::now();
     let server_failed = |error: anyhow::Error| {
