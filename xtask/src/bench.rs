@@ -368,6 +368,14 @@ fn measure_sides<T>(
     Ok(all)
 }
 
+/// The results of every round of `side`, in the order they ran.
+fn rounds_of<T>(all: &[(Side, T)], side: Side) -> Vec<&T> {
+    all.iter()
+        .filter(|(s, _)| *s == side)
+        .map(|(_, results)| results)
+        .collect()
+}
+
 fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
     let started = Instant::now();
     let server_failed = |error: anyhow::Error| {
@@ -401,15 +409,10 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
         |results: &SideResults| &results.raw,
     )?;
 
-    let merged = |side: Side| {
-        merge_rounds(
-            &all.iter()
-                .filter(|(s, _)| *s == side)
-                .map(|(_, results)| results)
-                .collect::<Vec<_>>(),
-        )
-    };
-    let (ours, apache) = (merged(Side::Ours), merged(Side::Apache));
+    let (ours, apache) = (
+        merge_rounds(&rounds_of(&all, Side::Ours)),
+        merge_rounds(&rounds_of(&all, Side::Apache)),
+    );
     let section = render_section(options, command, ours.as_ref(), apache.as_ref());
     eprintln!("\n{section}");
     if options.write_docs {
@@ -1689,15 +1692,10 @@ fn run_ensemble_bench(options: &EnsembleOptions, command: &str) -> Result<()> {
         |results: &EnsembleResults| &results.raw,
     )?;
     let bench_dir = target_dir().join("bench");
-    let merged = |side: Side| {
-        merge_ensemble_rounds(
-            &all.iter()
-                .filter(|(s, _)| *s == side)
-                .map(|(_, results)| results)
-                .collect::<Vec<_>>(),
-        )
-    };
-    let (ours, apache) = (merged(Side::Ours), merged(Side::Apache));
+    let (ours, apache) = (
+        merge_ensemble_rounds(&rounds_of(&all, Side::Ours)),
+        merge_ensemble_rounds(&rounds_of(&all, Side::Apache)),
+    );
     let section = render_ensemble_section(options, command, ours.as_ref(), apache.as_ref());
     eprintln!("\n{section}");
     let out = bench_dir.join("ensemble.md");
