@@ -152,14 +152,9 @@ impl Zab {
         &self.log[start..]
     }
 
-    /// The `up_to` of the next [`Input::Persisted`] the host owes: the log's last zxid after
-    /// the oldest history write not yet reported durable.
-    pub fn next_persist_point(&self) -> Option<Zxid> {
-        self.persist_point_after(1)
-    }
-
     /// The `up_to` of an [`Input::Persisted`] that reports the oldest `writes` history writes
-    /// durable at once (the host wrote them together): the log's last zxid after them.
+    /// durable at once (the host wrote them together; 1 for the oldest alone): the log's last
+    /// zxid after them, `None` when fewer writes are outstanding.
     pub fn persist_point_after(&self, writes: usize) -> Option<Zxid> {
         self.pending_writes.get(writes.checked_sub(1)?).copied()
     }

@@ -72,3 +72,40 @@ fn compact_keeps_the_diff_window_and_uncommitted_entries() {
     assert_eq!(zab.entries_after(Zxid::ZERO).len(), 3);
     assert_eq!(zab.last_logged_zxid(), Zxid::new(Epoch(1), 10));
 }
+
+#[test]
+fn one_persisted_reports_several_writes_made_durable_together() {
+    let (mut leader, _) = leader_syncing(&[], Zxid::ZERO, 500);
+    recv(&mut leader, 3, 2, ZabMsg::Ack { zxid: z(3, 0) });
+    for txn in [b"a", b"b", b"c"] {
+        step(&mut leader, 4, Input::Propose(txn.to_vec()));
+    }
+    // Before: whatever the sync itself wrote; the three appends come after it.
+    let before = leader.pending_writes.len() - 3;
+    assert_eq!(leader.persist_point_after(before + 2), Some(z(3, 2)));
+    assert_eq!(leader.persist_point_after(before + 4), None);
+    assert_eq!(leader.persist_point_after(0), None);
+    step(&mut leader, 5, Input::Persisted { up_to: z(3, 2) });
+    assert_eq!(
+        leader.persisted,
+        z(3, 2),
+        "durable through the second append"
+    );
+    assert_eq!(
+        leader.persist_point_after(1),
+        Some(z(3, 3)),
+        "the third is still owed"
+    );
+    // The follower's cumulative ACK of the third counts for all three: the two durable at
+    // the leader commit with one COMMIT, the third once the leader's log has it too.
+    let out = recv(&mut leader, 6, 2, ZabMsg::Ack { zxid: z(3, 3) });
+    assert_eq!(
+        sent(&out),
+        vec![(Sid(2), ZabMsg::Commit { zxid: z(3, 2) })],
+        "one COMMIT for two proposals"
+    );
+    assert_eq!(leader.committed_zxid(), z(3, 2));
+    let out = step(&mut leader, 7, Input::Persisted { up_to: z(3, 3) });
+    assert_eq!(sent(&out), vec![(Sid(2), ZabMsg::Commit { zxid: z(3, 3) })]);
+    assert_eq!(leader.committed_zxid(), z(3, 3));
+}
