@@ -251,6 +251,36 @@ fn a_follower_with_a_gap_in_its_log_never_becomes_leader() {
     assert_mutant_caught(follower_with_a_gap, Mutant::FollowerAcceptsGaps, "");
 }
 
+/// ACKs are cumulative (an ACK of `z` counts for every proposal up to `z`). 2 is cut off, so
+/// 1 commits only with 3's ACKs; 3 misses the PROPOSAL of w1 and then gets w2's. Counting 3's
+/// ACK of w2 for w1 too would commit w1 on a "quorum" where only 1 has it.
+fn cumulative_ack_over_a_gap(mutant: Option<Mutant>) -> Result<(), String> {
+    let mut c = cluster(3, 500, mutant);
+    assert!(establish(&mut c, S1, &[S2, S3]));
+    c.partition(&BTreeMap::from([(S2, 1)]));
+    c.run_for(10);
+    c.drop_next(S1, S3, "PROPOSAL");
+    assert!(c.propose(b"w1".to_vec()));
+    assert!(c.propose(b"w2".to_vec()));
+    c.run_for(200);
+    let has = |c: &ZabCluster, sid, txn: &str| {
+        c.durable_history(sid)
+            .iter()
+            .any(|e| e.txn == txn.as_bytes())
+    };
+    let claim = if delivered(&c, S1, "w1") && !has(&c, S2, "w1") && !has(&c, S3, "w1") {
+        Err("1 committed w1, which no follower has".to_owned())
+    } else {
+        Ok(())
+    };
+    outcome(&c, claim)
+}
+
+#[test]
+fn a_cumulative_ack_never_covers_a_proposal_the_follower_lacks() {
+    assert_mutant_caught(cumulative_ack_over_a_gap, Mutant::FollowerAcceptsGaps, "");
+}
+
 /// 1 leads 2 and 3 with commitLogCount 2; 3 is down while w3..w6 commit, so it needs a SNAP.
 /// It crashes after the first of its history writes completed, then rejoins.
 fn interrupted_snap(mutant: Option<Mutant>) -> Result<(), String> {
