@@ -99,6 +99,17 @@ fn follower_acks_newleader_only_after_the_synced_history_is_durable() {
     );
 }
 
+/// The leader's PROPOSAL of `zxid` with a one-byte transaction.
+fn proposal(zxid: Zxid, byte: u8) -> Input {
+    Input::Recv {
+        from: Sid(1),
+        msg: ZabMsg::Proposal {
+            zxid,
+            txn: vec![byte],
+        },
+    }
+}
+
 #[test]
 fn follower_acks_a_proposal_only_once_persisted_covers_it() {
     let (mut zab, _) = follower_at_new_leader();
@@ -106,28 +117,8 @@ fn follower_acks_a_proposal_only_once_persisted_covers_it() {
     recv(&mut zab, 5, 1, ZabMsg::UpToDate);
     // (input, expected ACKs, why)
     let table = [
-        (
-            Input::Recv {
-                from: Sid(1),
-                msg: ZabMsg::Proposal {
-                    zxid: z(3, 1),
-                    txn: vec![1],
-                },
-            },
-            vec![],
-            "logged, not durable",
-        ),
-        (
-            Input::Recv {
-                from: Sid(1),
-                msg: ZabMsg::Proposal {
-                    zxid: z(3, 2),
-                    txn: vec![2],
-                },
-            },
-            vec![],
-            "logged, not durable",
-        ),
+        (proposal(z(3, 1), 1), vec![], "logged, not durable"),
+        (proposal(z(3, 2), 2), vec![], "logged, not durable"),
         (
             Input::Persisted { up_to: z(3, 1) },
             vec![z(3, 1)],
@@ -138,28 +129,8 @@ fn follower_acks_a_proposal_only_once_persisted_covers_it() {
             vec![z(3, 2)],
             "the second is durable",
         ),
-        (
-            Input::Recv {
-                from: Sid(1),
-                msg: ZabMsg::Proposal {
-                    zxid: z(3, 3),
-                    txn: vec![3],
-                },
-            },
-            vec![],
-            "logged, not durable",
-        ),
-        (
-            Input::Recv {
-                from: Sid(1),
-                msg: ZabMsg::Proposal {
-                    zxid: z(3, 4),
-                    txn: vec![4],
-                },
-            },
-            vec![],
-            "logged, not durable",
-        ),
+        (proposal(z(3, 3), 3), vec![], "logged, not durable"),
+        (proposal(z(3, 4), 4), vec![], "logged, not durable"),
         (
             Input::Persisted { up_to: z(3, 4) },
             vec![z(3, 4)],
