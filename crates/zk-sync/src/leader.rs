@@ -512,14 +512,19 @@ impl Zab {
     }
 
     /// An ACK is cumulative: a follower ACKs `zxid` once its log up to `zxid` is durable, so it
-    /// counts for every outstanding proposal up to `zxid`.
+    /// counts for every outstanding proposal up to `zxid`. The proposals a follower has ACKed
+    /// are therefore always the oldest outstanding ones, and the newest first are counted until
+    /// one already was (a ZooKeeper-style ACK per proposal costs one step, not a rescan).
     fn on_ack(&mut self, from: Sid, zxid: Zxid, out: &mut Vec<Action>) {
         if !self.config.quorum.is_voter(from) {
             return;
         }
         let mut counted = false;
-        for (_, proposal) in self.leader().outstanding.range_mut(..=zxid) {
-            counted |= proposal.ackers.insert(from);
+        for (_, proposal) in self.leader().outstanding.range_mut(..=zxid).rev() {
+            if !proposal.ackers.insert(from) {
+                break;
+            }
+            counted = true;
         }
         if counted {
             self.try_commit(out);
