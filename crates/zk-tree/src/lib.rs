@@ -44,6 +44,7 @@
 pub mod acl;
 pub mod auth;
 mod bytes;
+mod children;
 pub mod ephemeral;
 mod nodes;
 pub mod path;

@@ -9,13 +9,14 @@
 //! ACL cache shared by all nodes; the names of a node's children are in a second map, kept only
 //! for nodes that have children.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use zk_proto::{Acl, ErrorCode, Id, Perms, SessionId, Stat, Zxid};
 
 use crate::acl::{check_acl, mask_digests, AclCache, AclRef, SharedAcl};
+use crate::children::ChildSet;
 use crate::ephemeral::EphemeralType;
 use crate::nodes::{NodeMap, Shard};
 use crate::path::split_path;
@@ -112,12 +113,6 @@ impl StatPersisted {
         }
     }
 }
-
-/// The child names of a node, unordered (as ZooKeeper's `HashSet`). A hash set rather than an
-/// ordered one: adding a child to a parent of many is one probe, not a walk of string
-/// comparisons through pointers to the names. Kept beside the node map, not in it, so that a
-/// shard copied for a capture (see [`crate::nodes`]) copies no child names.
-pub(crate) type ChildSet = HashSet<Box<str>, PathHashState>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
@@ -454,7 +449,7 @@ impl DataTree {
             .children
             .get(path)
             .into_iter()
-            .flat_map(|names| names.iter().map(|name| name.to_string()))
+            .flat_map(|names| names.iter().map(str::to_owned))
             .collect();
         children.sort_unstable();
         Ok((children, self.client_stat(node)))
@@ -1148,7 +1143,7 @@ impl DataTree {
             let Some((key, _)) = self.nodes.get_key_value(parent) else {
                 return false;
             };
-            let set = ChildSet::with_capacity_and_hasher(names.len(), self.config.hash_state());
+            let set = ChildSet::with_capacity(names.len(), self.config.hash_state());
             self.children.insert(key.clone(), set);
         }
         let Some(set) = self.children.get_mut(parent) else {
@@ -1212,7 +1207,7 @@ mod tests {
     /// Every node's child count is the size of its child set, and no set is empty.
     fn assert_child_counts(tree: &DataTree) {
         for (path, node) in tree.nodes.iter() {
-            let names = tree.children.get(path).map_or(0, HashSet::len);
+            let names = tree.children.get(path).map_or(0, ChildSet::len);
             assert_eq!(node.child_count as usize, names, "{path}");
         }
         for (path, names) in &tree.children {
@@ -1255,6 +1250,37 @@ mod tests {
             .expect("the snapshot loads");
         assert_child_counts(&reloaded);
         assert_eq!(reloaded.to_snapshot(), tree.to_snapshot());
+    }
+
+    #[test]
+    fn a_parent_of_thousands_lists_counts_deletes_and_reloads_its_children() {
+        // Past 4,096 names a child set is split into shards (children.rs).
+        let (mut tree, mut zxid) = grown(1, 5_000);
+        let (names, stat) = tree.get_children("/p0", &[]).expect("readable");
+        let mut expected: Vec<String> = (0..5_000).map(|c| format!("c{c}")).collect();
+        expected.sort();
+        assert_eq!((names, stat.num_children), (expected, 5_000));
+        for c in (0..5_000).step_by(2) {
+            zxid += 1;
+            let txn = Txn::Delete {
+                path: format!("/p0/c{c}"),
+            };
+            assert!(tree.apply(&header(zxid), &txn).result.error_code().is_ok());
+        }
+        let (names, stat) = tree.get_children("/p0", &[]).expect("readable");
+        assert_eq!((names.len(), stat.num_children), (2_500, 2_500));
+        assert!(names.iter().all(|name| {
+            let n: usize = name[1..].parse().expect("c<n>");
+            n % 2 == 1
+        }));
+        assert_child_counts(&tree);
+        let reloaded = DataTree::from_snapshot(&tree.to_snapshot(), TreeConfig::default())
+            .expect("the snapshot loads");
+        assert_child_counts(&reloaded);
+        assert_eq!(
+            reloaded.get_children("/p0", &[]),
+            tree.get_children("/p0", &[])
+        );
     }
 
     #[test]
