@@ -1,6 +1,11 @@
 //! The child names of one node: a hash set that splits itself into shards once it is large,
 //! so that growing it never stops the tree for long.
 //!
+//! A hash set rather than an ordered one (names are sorted when listed): adding a child to a
+//! parent of many is one probe, not a walk of string comparisons through pointers to the names.
+//! The sets live beside the node map, not in it, so that a node-map shard copied for a capture
+//! (see [`crate::nodes`]) copies no child names.
+//!
 //! A hash set doubles its table when it fills, and the doubling rehashes every name in one go:
 //! with the names in their own allocations that is a cache miss per name, 36 ms at the
 //! 458,752nd child of one parent on the development machine, and twice that at the next
@@ -10,8 +15,8 @@
 //! own, and the largest stop is a [`SHARDS`]th of the whole.
 
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 
+use crate::nodes::shard_index;
 use crate::tree::PathHashState;
 
 /// Names from which a set is split into shards.
@@ -48,21 +53,24 @@ impl ChildSet {
         ChildSet::Sharded { shards, len: 0 }
     }
 
-    /// The shard of `name`: hash bits that the sets use for neither buckets nor tags.
+    /// The shard of `name` in a sharded set.
     fn shard_of(shards: &[Names], name: &str) -> usize {
-        (shards[0].hasher().hash_one(name) >> 32) as usize & (SHARDS - 1)
+        shard_index(shards[0].hasher(), name, SHARDS)
     }
 
-    /// Adds `name`; false if it was there.
+    /// Adds `name`; false if it was there. A full small set is split first (once per set,
+    /// about a millisecond).
     pub(crate) fn insert(&mut self, name: Box<str>) -> bool {
-        if let ChildSet::Small(names) = self {
-            if names.len() < SHARD_FROM || names.contains(&name) {
-                return names.insert(name);
-            }
-            self.split();
-        }
         match self {
-            ChildSet::Small(names) => names.insert(name),
+            ChildSet::Small(names) if names.len() < SHARD_FROM || names.contains(&name) => {
+                names.insert(name)
+            }
+            ChildSet::Small(names) => {
+                let names = std::mem::take(names);
+                *self = ChildSet::with_capacity(names.len() * 2, names.hasher().clone());
+                self.extend(names);
+                self.insert(name)
+            }
             ChildSet::Sharded { shards, len } => {
                 let shard = Self::shard_of(shards, &name);
                 let added = shards[shard].insert(name);
@@ -70,20 +78,6 @@ impl ChildSet {
                 added
             }
         }
-    }
-
-    /// Moves a full small set into shards (once per set, about a millisecond).
-    fn split(&mut self) {
-        let ChildSet::Small(names) = self else {
-            return;
-        };
-        let state = names.hasher().clone();
-        let names = std::mem::take(names);
-        let mut sharded = ChildSet::with_capacity(names.len() * 2, state);
-        for name in names {
-            sharded.insert(name);
-        }
-        *self = sharded;
     }
 
     /// Adds every name.
@@ -121,13 +115,11 @@ impl ChildSet {
 
     /// The names, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        let (small, shards) = match self {
-            ChildSet::Small(names) => (Some(names), None),
-            ChildSet::Sharded { shards, .. } => (None, Some(shards.iter())),
+        let sets: &[Names] = match self {
+            ChildSet::Small(names) => std::slice::from_ref(names),
+            ChildSet::Sharded { shards, .. } => shards,
         };
-        small
-            .into_iter()
-            .chain(shards.into_iter().flatten())
+        sets.iter()
             .flat_map(|names| names.iter().map(|name| &**name))
     }
 }

@@ -25,6 +25,15 @@ pub(crate) const SHARDS: usize = 256;
 /// One shard: the nodes whose path hashes to it.
 pub(crate) type Shard = HashMap<Arc<str>, Node, PathHashState>;
 
+/// The shard of `key` among `shards` (a power of two, at most 2^24) hashing with `state`. A
+/// hash table inside a shard uses the low bits of the same hash for its buckets and the top
+/// seven for its tags, so the shard takes bits 32 and up, which the two leave alone (all keys of
+/// one shard share them). Used by the node map and by large child sets.
+pub(crate) fn shard_index(state: &PathHashState, key: &str, shards: usize) -> usize {
+    debug_assert!(shards.is_power_of_two() && shards <= 1 << 24);
+    (state.hash_one(key) >> 32) as usize & (shards - 1)
+}
+
 /// The nodes of a tree by path; see the module documentation.
 #[derive(Clone, Debug)]
 pub(crate) struct NodeMap {
@@ -57,11 +66,9 @@ impl NodeMap {
         }
     }
 
-    /// The shard of `path`. The map inside a shard uses the low bits of the same hash for its
-    /// buckets and the top seven for its tags, so the shard takes bits the two leave alone
-    /// (all keys of one shard share them).
+    /// The shard of `path`.
     fn shard_of(&self, path: &str) -> usize {
-        (self.state.hash_one(path) >> 32) as usize & (SHARDS - 1)
+        shard_index(&self.state, path, SHARDS)
     }
 
     pub(crate) fn len(&self) -> usize {
