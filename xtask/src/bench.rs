@@ -16,9 +16,10 @@
 //!   `zk-bench` matrix with the sessions spread over the servers (one `zk-bench` process per
 //!   server), then failover: kill -9 of the leader under one writing session, the time to the
 //!   first write that succeeds through a survivor and until a survivor answers `srvr` as leader
-//!   (median of the runs). With `--rounds R`, R times each, alternating, as for servers. Writes the markdown section `target/bench/ensemble.md` (between
-//!   `<!-- ensemble:begin -->` and `<!-- ensemble:end -->`, for docs/benchmarks.md) and the raw
-//!   lines to `target/bench/ensemble.jsonl`.
+//!   (median of the runs). With `--rounds R`, R times each, alternating, as for servers.
+//!   Writes the markdown section `target/bench/ensemble.md` (between `<!-- ensemble:begin -->`
+//!   and `<!-- ensemble:end -->`, for docs/benchmarks.md) and the raw lines to
+//!   `target/bench/ensemble.jsonl`.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};
@@ -428,17 +429,25 @@ fn run_servers(options: &ServersOptions, command: &str) -> Result<()> {
     Ok(())
 }
 
+/// The "Rounds:" line of a generated section, when each `what` was measured more than once;
+/// `others` says how the figures outside the matrix were merged.
+fn write_rounds_line(s: &mut String, what: &str, rounds: usize, others: &str) {
+    if rounds > 1 {
+        let _ = writeln!(
+            s,
+            "- Rounds: each {what} measured {rounds} times, the two alternating; every ops/s is \
+             the median round (lowest–highest in brackets), its latencies are that round's, and \
+             the ratio is of the medians; {others}"
+        );
+    }
+}
+
 /// One side's rounds as one result: each cell is the round with the median ops/s (so its
 /// latencies are that round's), with the range of all rounds; memory and populate times are
 /// medians. `None` when the side did not run.
 fn merge_rounds(rounds: &[&SideResults]) -> Option<SideResults> {
-    let (first, rest) = rounds.split_first()?;
-    if rest.is_empty() {
-        return Some(SideResults {
-            cells: first.cells.clone(),
-            raw: first.raw.clone(),
-            ..**first
-        });
+    if rounds.is_empty() {
+        return None;
     }
     let cells = merge_cells(&rounds.iter().map(|r| &r.cells).collect::<Vec<_>>());
     let median_of = |value: fn(&SideResults) -> Option<f64>| {
@@ -1073,15 +1082,12 @@ fn render_section(
          {VALUE_BYTES}-byte values, {} s warmup then {} s measured per cell",
         options.warmup_s, options.duration_s
     );
-    if options.rounds > 1 {
-        let _ = writeln!(
-            s,
-            "- Rounds: each server measured {} times, the two alternating; every ops/s is the \
-             median round (lowest–highest in brackets), its latencies are that round's, and the \
-             ratio is of the medians; memory figures are medians",
-            options.rounds
-        );
-    }
+    write_rounds_line(
+        &mut s,
+        "server",
+        options.rounds,
+        "memory figures are medians",
+    );
     let durability = |r: Option<&SideResults>| match r.and_then(|r| r.data_bytes) {
         None => "not run".to_owned(),
         Some(0) => "**nothing** (writes were not persisted)".to_owned(),
@@ -1771,16 +1777,12 @@ fn render_ensemble_section(
          are summed, p50/p99 are the worst process's",
         options.warmup_s, options.duration_s
     );
-    if options.rounds > 1 {
-        let _ = writeln!(
-            s,
-            "- Rounds: each ensemble measured {} times, the two alternating; every ops/s is the \
-             median round (lowest–highest in brackets), its latencies are that round's, and the \
-             ratio is of the medians; failover figures are over the runs of every round, memory \
-             is the median round's",
-            options.rounds
-        );
-    }
+    write_rounds_line(
+        &mut s,
+        "ensemble",
+        options.rounds,
+        "failover figures are over the runs of every round, memory is the median round's",
+    );
     let _ = writeln!(s);
     write_matrix(&mut s, ours.map(|r| &r.cells), apache.map(|r| &r.cells));
     let _ = writeln!(s);
