@@ -679,11 +679,41 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
+/// Dirty and writeback page-cache bytes under which the disk counts as settled.
+const SETTLED_DIRTY_KIB: u64 = 32 * 1024;
+
+/// Lets the disk settle before a server starts: flushes what earlier runs left in the page
+/// cache (the previous side's log and snapshots, the removal of its old data directory) and
+/// waits, up to 30 s, until little is dirty or under writeback, so that one run's writeback
+/// does not land in the next run's first cells.
+fn settle_disk() {
+    let _ = Command::new("sync").status();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match unsettled_kib() {
+            Some(kib) if kib > SETTLED_DIRTY_KIB => std::thread::sleep(Duration::from_millis(200)),
+            _ => break,
+        }
+    }
+}
+
+/// `Dirty` plus `Writeback` of /proc/meminfo, in KiB.
+fn unsettled_kib() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    Some(kib_field(&meminfo, "Dirty:")? + kib_field(&meminfo, "Writeback:")?)
+}
+
 fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
+    kib_field(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS:",
+    )
+}
+
+/// The number after `name` on its line of a /proc file (`VmRSS:   1234 kB`).
+fn kib_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name))?
         .split_whitespace()
         .next()?
         .parse()
@@ -706,6 +736,7 @@ impl Server {
             std::fs::remove_dir_all(dir)
                 .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
+        settle_disk();
         std::fs::create_dir_all(dir.join("data"))?;
         let port = side.port();
         if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok() {
@@ -1276,6 +1307,15 @@ enum Cluster {
 
 impl Cluster {
     fn start(side: Side, release: &Path, dir: &Path) -> Result<Cluster> {
+        if let Side::Apache = side {
+            let script = workspace_root().join("scripts/apache-zookeeper.sh");
+            let _ = Command::new(&script).arg("stop-ensemble").arg(dir).status();
+        }
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+        settle_disk();
         match side {
             Side::Ours => {
                 let spec = crate::cluster::EnsembleSpec {
@@ -1293,7 +1333,6 @@ impl Cluster {
             }
             Side::Apache => {
                 let script = workspace_root().join("scripts/apache-zookeeper.sh");
-                let _ = Command::new(&script).arg("stop-ensemble").arg(dir).status();
                 for sid in 1..=ENSEMBLE_SIZE {
                     let port = crate::cluster::client_port(ENSEMBLE_APACHE_BASE, sid);
                     if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok()
@@ -1844,6 +1883,15 @@ fn render_ensemble_section(
 mod tests {
     use super::*;
     use crate::util::strings;
+
+    #[test]
+    fn proc_fields_are_read_by_name() {
+        let meminfo = "MemTotal:       24000000 kB\nDirty:              1536 kB\nWriteback:             0 kB\n";
+        assert_eq!(kib_field(meminfo, "Dirty:"), Some(1536));
+        assert_eq!(kib_field(meminfo, "Writeback:"), Some(0));
+        assert_eq!(kib_field(meminfo, "VmRSS:"), None);
+        assert_eq!(kib_field("VmRSS:\t  5120 kB\n", "VmRSS:"), Some(5120));
+    }
 
     #[test]
     fn servers_options() {
