@@ -4,21 +4,25 @@
 //! - `kazoo`: the pytest suite in `tests/kazoo` (kazoo plus a raw wire-protocol client);
 //! - `interop`: `crates/zk-interop`, the `zookeeper-client` crate (`cargo test -- --ignored`);
 //! - `cli`: `tests/cli/cli_session.py`, Debian's C `cli_mt` and Java `zkCli.sh`;
-//! - `client`: our own `crates/zk-client` (its recipes and `zk-cli`, `cargo test -- --ignored`).
+//! - `client`: our own `crates/zk-client` (its recipes and `zk-cli`, `cargo test -- --ignored`);
+//! - `curator`: `tests/curator/CuratorConformance.java`, Apache Curator 5 (Debian's
+//!   `libcurator-recipes-java`) with its recipes, compiled with `javac` into
+//!   `target/conformance/curator`.
 //!
 //! Targets: `ours` (`zk-server`, release build, port 22181), `apache` (Apache ZooKeeper
 //! 3.8 via `scripts/apache-zookeeper.sh`, port 22182) and `ensemble` (three `zk-server`
 //! processes in one ensemble, client ports 23181..23183, directories under
-//! `target/conformance/ensemble`; the kazoo and interop suites run against a follower's port,
+//! `target/conformance/ensemble`; the kazoo, interop and curator suites run against a follower's port,
 //! found with `srvr`, so that writes are forwarded to the leader; then five more ensembles, one
 //! per election algorithm and size (electionAlg 1, 2 and 3 with 3 and 5 servers), each serving
 //! kazoo's CRUD, session and recipe tests through a follower). Every suite must pass against
 //! Apache: that is what shows the suites assert ZooKeeper's behaviour.
 //!
 //! Options: `--only ours|apache|ensemble`, `--ensemble` (= `--only ensemble`),
-//! `--suite kazoo|interop|cli|client` (both repeatable).
+//! `--suite kazoo|interop|cli|client|curator` (both repeatable).
 //! Missing prerequisites are installed: the Python venv in `target/conformance-venv`, and
-//! (as root) Debian's `zookeeper`/`zookeeper-bin` packages. Servers started here are stopped
+//! (as root) Debian's `zookeeper`/`zookeeper-bin`, `libcurator-recipes-java` and
+//! `default-jdk-headless` packages. Servers started here are stopped
 //! by guards, also when a suite fails.
 
 use std::fs;
@@ -39,7 +43,7 @@ const APACHE_PORT: u16 = 22182;
 /// their quorum and election ports).
 const ENSEMBLE_BASE_PORT: u16 = 23181;
 /// The suites that run against the ensemble targets.
-const ENSEMBLE_SUITES: [Suite; 2] = [Suite::Kazoo, Suite::Interop];
+const ENSEMBLE_SUITES: [Suite; 3] = [Suite::Kazoo, Suite::Interop, Suite::Curator];
 /// An ensemble target: its election algorithm and size.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 struct EnsembleKind {
@@ -111,6 +115,7 @@ enum Suite {
     Interop,
     Cli,
     Client,
+    Curator,
 }
 
 impl Suite {
@@ -120,6 +125,7 @@ impl Suite {
             Suite::Interop => "interop",
             Suite::Cli => "cli",
             Suite::Client => "client",
+            Suite::Curator => "curator",
         }
     }
 }
@@ -167,11 +173,12 @@ fn parse(args: &[String]) -> Result<Options> {
                 "interop" => Suite::Interop,
                 "cli" => Suite::Cli,
                 "client" => Suite::Client,
-                other => bail!("--suite takes kazoo|interop|cli|client, not {other:?}"),
+                "curator" => Suite::Curator,
+                other => bail!("--suite takes kazoo|interop|cli|client|curator, not {other:?}"),
             }),
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask conformance \
-                 [--only ours|apache|ensemble] [--ensemble] [--suite kazoo|interop|cli|client]"
+                 [--only ours|apache|ensemble] [--ensemble] [--suite kazoo|interop|cli|client|curator]"
             ),
         }
     }
@@ -180,7 +187,13 @@ fn parse(args: &[String]) -> Result<Options> {
         targets.extend(all_ensembles());
     }
     if suites.is_empty() {
-        suites = vec![Suite::Kazoo, Suite::Interop, Suite::Cli, Suite::Client];
+        suites = vec![
+            Suite::Kazoo,
+            Suite::Interop,
+            Suite::Cli,
+            Suite::Client,
+            Suite::Curator,
+        ];
     }
     Ok(Options { targets, suites })
 }
@@ -210,6 +223,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     if options.suites.contains(&Suite::Client) {
         let _ = exec(cargo().args(["test", "-p", "zk-client", "--no-run"]));
     }
+    // A failed compile fails the curator runs only (as a failed build of ours does).
+    let curator = if options.suites.contains(&Suite::Curator) {
+        compile_curator(&root, &work.join("curator")).map_err(|e| format!("{e:#}"))
+    } else {
+        Err("not compiled".to_owned())
+    };
 
     let mut outcomes: Vec<(Target, Suite, Result<String>)> = Vec::new();
     for &target in &options.targets {
@@ -272,7 +291,10 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
                 suite.name(),
                 target.name()
             );
-            let outcome = run_suite(&root, &python, suite, &addr, target);
+            let outcome = match (suite, &curator) {
+                (Suite::Curator, Err(error)) => Err(anyhow::anyhow!("did not compile: {error}")),
+                _ => run_suite(&root, &python, suite, &addr, target),
+            };
             if let Err(error) = &outcome {
                 eprintln!("=== {} against {}: {error:#}", suite.name(), target.name());
                 match target {
@@ -291,7 +313,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 
     eprintln!("\n=== conformance summary");
     if outcomes.is_empty() {
-        bail!("no suite was run (the ensemble target runs only kazoo and interop)");
+        bail!("no suite was run (the ensemble target runs only kazoo, interop and curator)");
     }
     let mut failed = 0;
     let (mut tests_passed, mut tests_failed) = (0, 0);
@@ -408,7 +430,49 @@ fn run_suite(
                 .env("PYTHONDONTWRITEBYTECODE", "1"),
             |line| line.starts_with("cli: "),
         ),
+        Suite::Curator => run_counted(
+            Command::new("java")
+                .arg("-cp")
+                .arg(curator_class_path(&root.join("target/conformance/curator")))
+                .arg("CuratorConformance")
+                .env("ZK_ADDR", addr),
+            |line| line.starts_with("curator: "),
+        ),
     }
+}
+
+/// The jars the Curator suite needs, all from Debian's packages.
+const CURATOR_JARS: [&str; 7] = [
+    "curator-framework.jar",
+    "curator-client.jar",
+    "curator-recipes.jar",
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "guava.jar",
+    "slf4j-api.jar",
+];
+
+/// `classes` (the compiled suite) followed by [`CURATOR_JARS`] from /usr/share/java.
+fn curator_class_path(classes: &Path) -> String {
+    let mut path = classes.display().to_string();
+    for jar in CURATOR_JARS {
+        path.push_str(":/usr/share/java/");
+        path.push_str(jar);
+    }
+    path
+}
+
+/// Compiles `tests/curator/CuratorConformance.java` into `classes`.
+fn compile_curator(root: &Path, classes: &Path) -> Result<()> {
+    fs::create_dir_all(classes).with_context(|| format!("create {}", classes.display()))?;
+    exec(
+        Command::new("javac")
+            .arg("-cp")
+            .arg(curator_class_path(classes))
+            .arg("-d")
+            .arg(classes)
+            .arg(root.join("tests/curator/CuratorConformance.java")),
+    )
 }
 
 /// Runs `command` like [`exec`], echoing its stdout as it comes, and returns the last stdout
@@ -472,6 +536,27 @@ fn prerequisites(root: &Path, options: &Options) -> Result<PathBuf> {
         || (needs_cli && (!Path::new(CLI_MT).exists() || !Path::new(ZKCLI).exists()));
     if missing_debian {
         apt_install(&["zookeeper", "zookeeper-bin"])?;
+    }
+    if options.suites.contains(&Suite::Curator) {
+        let mut missing = Vec::new();
+        if !CURATOR_JARS
+            .iter()
+            .all(|jar| Path::new("/usr/share/java").join(jar).exists())
+        {
+            missing.extend(["libcurator-recipes-java", "zookeeper"]);
+        }
+        let has_javac = Command::new("javac")
+            .arg("-version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !has_javac {
+            missing.push("default-jdk-headless");
+        }
+        if !missing.is_empty() {
+            apt_install(&missing)?;
+        }
     }
 
     let venv = root.join("target/conformance-venv");
