@@ -30,6 +30,8 @@ import org.apache.curator.framework.recipes.atomic.DistributedAtomicLong;
 import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.cache.PathChildrenCache;
+import org.apache.curator.framework.recipes.cache.TreeCache;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderSelector;
 import org.apache.curator.framework.recipes.leader.LeaderSelectorListenerAdapter;
@@ -333,6 +335,47 @@ public class CuratorConformance {
         }
     }
 
+    /** PathChildrenCache and TreeCache: the older caches, built on one-shot watches. */
+    @SuppressWarnings("deprecation")
+    static void legacyCaches(String root) throws Exception {
+        CuratorFramework c = client();
+        c.create().forPath(root);
+        BlockingQueue<String> children = new LinkedBlockingQueue<>();
+        BlockingQueue<String> tree = new LinkedBlockingQueue<>();
+        try (PathChildrenCache childCache = new PathChildrenCache(c, root, true);
+             TreeCache treeCache = TreeCache.newBuilder(c, root).build()) {
+            childCache.getListenable().addListener((client, event) -> children.add(event.getType()
+                    + (event.getData() == null ? "" : " " + event.getData().getPath()
+                    + " " + text(event.getData().getData()))));
+            treeCache.getListenable().addListener((client, event) -> tree.add(event.getType()
+                    + (event.getData() == null ? "" : " " + event.getData().getPath())));
+            childCache.start(PathChildrenCache.StartMode.POST_INITIALIZED_EVENT);
+            treeCache.start();
+            equal("INITIALIZED", children.poll(WAIT_S, TimeUnit.SECONDS), "child cache initialised");
+            equal("NODE_ADDED " + root, tree.poll(WAIT_S, TimeUnit.SECONDS), "tree cache root");
+            equal("INITIALIZED", tree.poll(WAIT_S, TimeUnit.SECONDS), "tree cache initialised");
+            CuratorFramework writer = client();
+            writer.create().forPath(root + "/a", bytes("1"));
+            equal("CHILD_ADDED " + root + "/a 1", children.poll(WAIT_S, TimeUnit.SECONDS), "child added");
+            equal("NODE_ADDED " + root + "/a", tree.poll(WAIT_S, TimeUnit.SECONDS), "tree: added");
+            writer.create().forPath(root + "/a/deep", bytes("d"));
+            equal("NODE_ADDED " + root + "/a/deep", tree.poll(WAIT_S, TimeUnit.SECONDS), "tree: nested");
+            writer.setData().forPath(root + "/a", bytes("2"));
+            equal("CHILD_UPDATED " + root + "/a 2", children.poll(WAIT_S, TimeUnit.SECONDS), "child updated");
+            equal("NODE_UPDATED " + root + "/a", tree.poll(WAIT_S, TimeUnit.SECONDS), "tree: updated");
+            writer.delete().deletingChildrenIfNeeded().forPath(root + "/a");
+            String removed = children.poll(WAIT_S, TimeUnit.SECONDS);
+            check(removed != null && removed.startsWith("CHILD_REMOVED " + root + "/a "), "child removed: " + removed);
+            List<String> gone = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                gone.add(tree.poll(WAIT_S, TimeUnit.SECONDS));
+            }
+            Collections.sort(gone);
+            equal(Arrays.asList("NODE_REMOVED " + root + "/a", "NODE_REMOVED " + root + "/a/deep"), gone,
+                    "tree: removed");
+        }
+    }
+
     static void mutex(String root) throws Exception {
         InterProcessMutex first = new InterProcessMutex(client(), root);
         InterProcessMutex second = new InterProcessMutex(client(), root);
@@ -603,6 +646,7 @@ public class CuratorConformance {
             {"remove_watches", (Check) CuratorConformance::removeWatches},
             {"persistent_recursive_watch", (Check) CuratorConformance::persistentRecursiveWatch},
             {"curator_cache", (Check) CuratorConformance::curatorCache},
+            {"legacy_caches", (Check) CuratorConformance::legacyCaches},
             {"mutex", (Check) CuratorConformance::mutex},
             {"semaphore", (Check) CuratorConformance::semaphore},
             {"leader_latch", (Check) CuratorConformance::leaderLatch},
