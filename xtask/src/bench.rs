@@ -1886,7 +1886,7 @@ mod tests {
 
     #[test]
     fn proc_fields_are_read_by_name() {
-        let meminfo = "MemTotal:       24000000 kB\nDirty:              1536 kB\nWriteback:             0 kB\n";
+        let meminfo = "MemTotal: 24000000 kB\nDirty:      1536 kB\nWriteback:     0 kB\n";
         assert_eq!(kib_field(meminfo, "Dirty:"), Some(1536));
         assert_eq!(kib_field(meminfo, "Writeback:"), Some(0));
         assert_eq!(kib_field(meminfo, "VmRSS:"), None);

@@ -12,18 +12,19 @@
 //! Targets: `ours` (`zk-server`, release build, port 22181), `apache` (Apache ZooKeeper
 //! 3.8 via `scripts/apache-zookeeper.sh`, port 22182) and `ensemble` (three `zk-server`
 //! processes in one ensemble, client ports 23181..23183, directories under
-//! `target/conformance/ensemble`; the kazoo, interop and curator suites run against a follower's port,
-//! found with `srvr`, so that writes are forwarded to the leader; then five more ensembles, one
-//! per election algorithm and size (electionAlg 1, 2 and 3 with 3 and 5 servers), each serving
-//! kazoo's CRUD, session and recipe tests through a follower). Every suite must pass against
-//! Apache: that is what shows the suites assert ZooKeeper's behaviour.
+//! `target/conformance/ensemble`; the kazoo, interop and curator suites run against a
+//! follower's port, found with `srvr`, so that writes are forwarded to the leader; then five
+//! more ensembles, one per election algorithm and size (electionAlg 1, 2 and 3 with 3 and 5
+//! servers), each serving kazoo's CRUD, session and recipe tests through a follower). Every
+//! suite must pass against Apache: that is what shows the suites assert ZooKeeper's
+//! behaviour.
 //!
 //! Options: `--only ours|apache|ensemble`, `--ensemble` (= `--only ensemble`),
 //! `--suite kazoo|interop|cli|client|curator` (both repeatable).
 //! Missing prerequisites are installed: the Python venv in `target/conformance-venv`, and
 //! (as root) Debian's `zookeeper`/`zookeeper-bin`, `libcurator-recipes-java` and
-//! `default-jdk-headless` packages. Servers started here are stopped
-//! by guards, also when a suite fails.
+//! `default-jdk-headless` packages. Servers started here are stopped by guards, also when a
+//! suite fails.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -178,7 +179,8 @@ fn parse(args: &[String]) -> Result<Options> {
             }),
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask conformance \
-                 [--only ours|apache|ensemble] [--ensemble] [--suite kazoo|interop|cli|client|curator]"
+                 [--only ours|apache|ensemble] [--ensemble] \
+                 [--suite kazoo|interop|cli|client|curator]"
             ),
         }
     }
@@ -225,7 +227,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     }
     // A failed compile fails the curator runs only (as a failed build of ours does).
     let curator = if options.suites.contains(&Suite::Curator) {
-        compile_curator(&root, &work.join("curator")).map_err(|e| format!("{e:#}"))
+        compile_curator(&root).map_err(|e| format!("{e:#}"))
     } else {
         Err("not compiled".to_owned())
     };
@@ -433,7 +435,7 @@ fn run_suite(
         Suite::Curator => run_counted(
             Command::new("java")
                 .arg("-cp")
-                .arg(curator_class_path(&root.join("target/conformance/curator")))
+                .arg(curator_class_path(root))
                 .arg("CuratorConformance")
                 .env("ZK_ADDR", addr),
             |line| line.starts_with("curator: "),
@@ -452,9 +454,14 @@ const CURATOR_JARS: [&str; 7] = [
     "slf4j-api.jar",
 ];
 
-/// `classes` (the compiled suite) followed by [`CURATOR_JARS`] from /usr/share/java.
-fn curator_class_path(classes: &Path) -> String {
-    let mut path = classes.display().to_string();
+/// Where the Curator suite is compiled to.
+fn curator_classes(root: &Path) -> PathBuf {
+    root.join("target/conformance/curator")
+}
+
+/// The compiled suite followed by [`CURATOR_JARS`] from /usr/share/java.
+fn curator_class_path(root: &Path) -> String {
+    let mut path = curator_classes(root).display().to_string();
     for jar in CURATOR_JARS {
         path.push_str(":/usr/share/java/");
         path.push_str(jar);
@@ -462,15 +469,16 @@ fn curator_class_path(classes: &Path) -> String {
     path
 }
 
-/// Compiles `tests/curator/CuratorConformance.java` into `classes`.
-fn compile_curator(root: &Path, classes: &Path) -> Result<()> {
-    fs::create_dir_all(classes).with_context(|| format!("create {}", classes.display()))?;
+/// Compiles `tests/curator/CuratorConformance.java` into [`curator_classes`].
+fn compile_curator(root: &Path) -> Result<()> {
+    let classes = curator_classes(root);
+    fs::create_dir_all(&classes).with_context(|| format!("create {}", classes.display()))?;
     exec(
         Command::new("javac")
             .arg("-cp")
-            .arg(curator_class_path(classes))
+            .arg(curator_class_path(root))
             .arg("-d")
-            .arg(classes)
+            .arg(&classes)
             .arg(root.join("tests/curator/CuratorConformance.java")),
     )
 }
