@@ -697,6 +697,15 @@ fn settle_disk() {
     }
 }
 
+/// Removes `dir` (a side's data from an earlier run) and lets the disk settle.
+fn clear_on_settled_disk(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    }
+    settle_disk();
+    Ok(())
+}
+
 /// `Dirty` plus `Writeback` of /proc/meminfo, in KiB.
 fn unsettled_kib() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -732,11 +741,7 @@ struct Server {
 impl Server {
     fn start(side: Side, release: &Path, dir: &Path) -> Result<Server> {
         stop_leftover(side, dir);
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
-        }
-        settle_disk();
+        clear_on_settled_disk(dir)?;
         std::fs::create_dir_all(dir.join("data"))?;
         let port = side.port();
         if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok() {
@@ -1307,15 +1312,11 @@ enum Cluster {
 
 impl Cluster {
     fn start(side: Side, release: &Path, dir: &Path) -> Result<Cluster> {
-        if let Side::Apache = side {
-            let script = workspace_root().join("scripts/apache-zookeeper.sh");
+        let script = workspace_root().join("scripts/apache-zookeeper.sh");
+        if side == Side::Apache {
             let _ = Command::new(&script).arg("stop-ensemble").arg(dir).status();
         }
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("cannot clear {}", dir.display()))?;
-        }
-        settle_disk();
+        clear_on_settled_disk(dir)?;
         match side {
             Side::Ours => {
                 let spec = crate::cluster::EnsembleSpec {
@@ -1332,7 +1333,6 @@ impl Cluster {
                 Ok(Cluster::Ours(ensemble))
             }
             Side::Apache => {
-                let script = workspace_root().join("scripts/apache-zookeeper.sh");
                 for sid in 1..=ENSEMBLE_SIZE {
                     let port = crate::cluster::client_port(ENSEMBLE_APACHE_BASE, sid);
                     if TcpStream::connect_timeout(&local(port), Duration::from_millis(300)).is_ok()
