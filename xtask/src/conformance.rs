@@ -229,7 +229,7 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     let curator = if options.suites.contains(&Suite::Curator) {
         compile_curator(&root).map_err(|e| format!("{e:#}"))
     } else {
-        Err("not compiled".to_owned())
+        Ok(())
     };
 
     let mut outcomes: Vec<(Target, Suite, Result<String>)> = Vec::new();
