@@ -67,6 +67,6 @@ pub use log::{AppendHandle, LogConfig, LogWriter};
 pub use purge::{purge, PurgeReport};
 pub use recovery::{recover, recover_without_replay, Recovered};
 pub use snapshot::{
-    decode_snapshot, encode_snapshot, read_snapshot, write_snapshot, LoadedSnapshot,
+    decode_snapshot, encode_snapshot, read_snapshot, write_snapshot, LoadedSnapshot, SnapshotSource,
 };
 pub use store::{DataStore, SnapshotGate, SnapshotPolicy, StoreConfig};

@@ -15,17 +15,53 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use tracing::info;
 use zk_proto::{SessionId, Zxid};
-use zk_tree::{DataTree, TreeConfig, TreeSnapshot};
+use zk_tree::{DataTree, TreeCapture, TreeConfig, TreeImage, TreeSnapshot};
 
 use crate::error::{Result, StorageError};
 use crate::format::{self, SnapshotBody};
 use crate::fs::{FileSystem, WritableFile};
 
-/// The borrowed twin of [`SnapshotBody`] (postcard encodes both the same way).
+/// The borrowed twin of [`SnapshotBody`] (postcard encodes both the same way, whichever
+/// [`TreeImage`] `tree` is).
 #[derive(Serialize)]
-struct SnapshotBodyRef<'a> {
+struct SnapshotBodyRef<'a, T: ?Sized> {
     sessions: &'a [(SessionId, i32)],
-    tree: &'a TreeSnapshot,
+    tree: &'a T,
+}
+
+/// A tree the snapshot thread of [`crate::DataStore::snapshot`] can write: a [`TreeSnapshot`],
+/// or a [`TreeCapture`], which it sorts by reference ([`TreeCapture::sorted`]) and writes
+/// without copying its nodes out.
+pub trait SnapshotSource: Send + 'static {
+    /// Writes the snapshot of this tree and `sessions` into `dir`; see [`write_snapshot`].
+    fn write_snapshot(
+        &self,
+        fs: &dyn FileSystem,
+        dir: &Path,
+        sessions: &[(SessionId, i32)],
+    ) -> Result<PathBuf>;
+}
+
+impl SnapshotSource for TreeSnapshot {
+    fn write_snapshot(
+        &self,
+        fs: &dyn FileSystem,
+        dir: &Path,
+        sessions: &[(SessionId, i32)],
+    ) -> Result<PathBuf> {
+        write_snapshot(fs, dir, self, sessions)
+    }
+}
+
+impl SnapshotSource for TreeCapture {
+    fn write_snapshot(
+        &self,
+        fs: &dyn FileSystem,
+        dir: &Path,
+        sessions: &[(SessionId, i32)],
+    ) -> Result<PathBuf> {
+        write_snapshot(fs, dir, &self.sorted(), sessions)
+    }
 }
 
 /// Buffers the snapshot's bytes and writes them to a [`WritableFile`] in large pieces, with a
@@ -69,13 +105,13 @@ impl io::Write for CrcWriter<'_> {
 
 /// Writes the snapshot of `tree` (taken at `tree.last_processed_zxid`) and `sessions` into
 /// `dir`, durably; returns its path.
-pub fn write_snapshot(
+pub fn write_snapshot<T: TreeImage + ?Sized>(
     fs: &dyn FileSystem,
     dir: &Path,
-    tree: &TreeSnapshot,
+    tree: &T,
     sessions: &[(SessionId, i32)],
 ) -> Result<PathBuf> {
-    let zxid = tree.last_processed_zxid;
+    let zxid = tree.last_processed_zxid();
     let path = dir.join(format::snapshot_name(zxid));
     let tmp = dir.join(format!("{}.tmp", format::snapshot_name(zxid)));
     let written = write_temporary(fs, &tmp, tree, sessions);
@@ -91,18 +127,18 @@ pub fn write_snapshot(
         .map_err(|e| StorageError::io("rename", &tmp, &e))?;
     fs.sync_dir(dir)
         .map_err(|e| StorageError::io("sync", dir, &e))?;
-    info!(path = %path.display(), %zxid, nodes = tree.nodes.len(), sessions = sessions.len(), bytes, "snapshot written");
+    info!(path = %path.display(), %zxid, nodes = tree.node_count(), sessions = sessions.len(), bytes, "snapshot written");
     Ok(path)
 }
 
 /// Streams the snapshot into `tmp` and syncs it; returns its size.
-fn write_temporary(
+fn write_temporary<T: TreeImage + ?Sized>(
     fs: &dyn FileSystem,
     tmp: &Path,
-    tree: &TreeSnapshot,
+    tree: &T,
     sessions: &[(SessionId, i32)],
 ) -> Result<u64> {
-    let zxid = tree.last_processed_zxid;
+    let zxid = tree.last_processed_zxid();
     let mut file = fs
         .create(tmp)
         .map_err(|e| StorageError::io("create", tmp, &e))?;
@@ -183,7 +219,11 @@ pub fn read_snapshot(fs: &dyn FileSystem, path: &Path) -> Result<LoadedSnapshot>
 ///
 /// `zxid` must be `tree.last_processed_zxid`: [`decode_snapshot`] (and recovery) refuse a
 /// snapshot whose header and tree disagree.
-pub fn encode_snapshot(tree: &TreeSnapshot, sessions: &[(SessionId, i32)], zxid: Zxid) -> Vec<u8> {
+pub fn encode_snapshot<T: TreeImage + ?Sized>(
+    tree: &T,
+    sessions: &[(SessionId, i32)],
+    zxid: Zxid,
+) -> Vec<u8> {
     let mut bytes = format::snapshot_header(zxid).to_vec();
     let body_start = bytes.len();
     // Serialising plain data into a Vec cannot fail; were it to, the body would be empty and the

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 use zk_proto::{Epoch, SessionId, Zxid};
-use zk_tree::{TreeConfig, TreeSnapshot, Txn, TxnHeader};
+use zk_tree::{TreeConfig, Txn, TxnHeader};
 
 use crate::epoch::{read_epoch_file, write_epoch_file, ACCEPTED_EPOCH_FILE, CURRENT_EPOCH_FILE};
 use crate::error::{Result, StorageError};
@@ -46,7 +46,7 @@ use crate::log::{AppendHandle, LogConfig, LogWriter};
 use crate::purge::{purge, PurgeReport};
 use crate::recovery::{recover, recover_without_replay, Recovered};
 use crate::rng::SplitMix64;
-use crate::snapshot::{decode_snapshot, write_snapshot};
+use crate::snapshot::{decode_snapshot, SnapshotSource};
 
 /// Settings of a [`DataStore`], from zoo.cfg.
 #[derive(Clone, Debug)]
@@ -272,21 +272,18 @@ impl DataStore {
     }
 
     /// Rolls the log and writes `tree` and `sessions` as a snapshot on a background thread.
-    /// `tree` is a [`TreeSnapshot`] or, cheaper for the caller, a [`zk_tree::TreeCapture`]
-    /// (`DataTree::capture`), which the background thread sorts into one.
+    /// `tree` is a [`zk_tree::TreeSnapshot`] or, cheaper for the caller, a [`zk_tree::TreeCapture`]
+    /// (`DataTree::capture`), which the background thread sorts by reference and writes
+    /// without copying its nodes (see [`SnapshotSource`]).
     /// Returns false (and does nothing) if the previous snapshot is still being written, as
     /// ZooKeeper's "Too busy to snap, skipping".
-    pub fn snapshot(
-        &mut self,
-        tree: impl Into<TreeSnapshot> + Send + 'static,
-        sessions: Vec<(SessionId, i32)>,
-    ) -> bool {
+    pub fn snapshot(&mut self, tree: impl SnapshotSource, sessions: Vec<(SessionId, i32)>) -> bool {
         self.snapshot_of(|| (tree, sessions))
     }
 
     /// [`DataStore::snapshot`] of what `take` returns, called only if no snapshot is being
     /// written: a skipped snapshot costs the caller no capture of its tree.
-    pub fn snapshot_of<T: Into<TreeSnapshot> + Send + 'static>(
+    pub fn snapshot_of<T: SnapshotSource>(
         &mut self,
         take: impl FnOnce() -> (T, Vec<(SessionId, i32)>),
     ) -> bool {
@@ -304,7 +301,7 @@ impl DataStore {
             .name("zk-snapshot".to_owned())
             .spawn(move || {
                 let _opener = opener;
-                write_snapshot(&*fs, &dir, &tree.into(), &sessions)
+                tree.write_snapshot(&*fs, &dir, &sessions)
             });
         match spawned {
             Ok(thread) => {

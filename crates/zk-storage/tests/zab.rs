@@ -608,6 +608,83 @@ fn encoded_snapshots_are_the_file_bytes_and_decode_back() {
 }
 
 #[test]
+fn a_sorted_capture_encodes_as_the_snapshot_it_would_copy_out() {
+    for seed in 0..8 {
+        let mut workload = Workload::new(100 + seed);
+        workload.batch(200);
+        // Besides the workload's open nodes: other ACL lists (one of them freed again, so the
+        // cache has a free slot), null and empty data, and long shared path starts.
+        let mut zxid = workload.tree.last_processed_zxid().0;
+        let mut apply = |tree: &mut DataTree, txn: Txn| {
+            zxid += 1;
+            let header = TxnHeader {
+                session_id: zk_proto::SessionId(0),
+                cxid: 0,
+                zxid: Zxid(zxid),
+                time_ms: zxid as i64,
+            };
+            tree.apply(&header, &txn);
+        };
+        let acl = |scheme: &str, id: &str, perms: i32| {
+            vec![zk_proto::Acl {
+                perms: zk_proto::Perms(perms),
+                id: zk_proto::Id {
+                    scheme: scheme.to_owned(),
+                    id: id.to_owned(),
+                },
+            }]
+        };
+        let lists = [
+            acl("world", "anyone", 1),
+            acl("ip", "10.0.0.1", 31),
+            acl("digest", "user:hash", 3),
+        ];
+        for (index, data) in [None, Some(vec![]), Some(vec![7; 300])]
+            .into_iter()
+            .enumerate()
+        {
+            for name in 0..3 {
+                apply(
+                    &mut workload.tree,
+                    Txn::Create {
+                        path: format!("/a-rather-long-common-start-{seed}-{index}-{name}"),
+                        data: data.clone(),
+                        acl: lists[(index + name) % lists.len()].clone(),
+                        ephemeral_owner: 0,
+                        parent_cversion: -1,
+                    },
+                );
+            }
+        }
+        for name in 0..3 {
+            apply(
+                &mut workload.tree,
+                Txn::Delete {
+                    path: format!("/a-rather-long-common-start-{seed}-2-{name}"),
+                },
+            );
+        }
+        let sessions = workload.sessions();
+        let copied = workload.tree.to_snapshot();
+        let capture = workload.tree.capture();
+        let expected = encode_snapshot(&copied, &sessions, copied.last_processed_zxid);
+        let sorted = capture.sorted();
+        assert_eq!(
+            encode_snapshot(&sorted, &sessions, copied.last_processed_zxid),
+            expected,
+            "seed {seed}"
+        );
+        // The store's thread writes a capture through the same path.
+        let fs = FaultyFileSystem::new(seed);
+        let dir = PathBuf::from("/snap");
+        fs.create_dir_all(&dir).expect("dir");
+        let path = zk_storage::SnapshotSource::write_snapshot(&capture, &fs, &dir, &sessions)
+            .expect("write");
+        assert_eq!(fs.contents(&path), Some(expected), "seed {seed}");
+    }
+}
+
+#[test]
 fn garbage_snapshots_are_refused_without_panicking() {
     let mut workload = Workload::new(16);
     workload.batch(12);

@@ -46,6 +46,7 @@ pub mod auth;
 mod bytes;
 mod children;
 pub mod ephemeral;
+mod image;
 mod nodes;
 pub mod path;
 pub mod prepare;
@@ -55,6 +56,7 @@ pub mod txn;
 pub use acl::{check_acl, fixup_acl, mask_digests, SharedAcl};
 pub use auth::{authenticate, digest_id, generate_digest, AuthFailed};
 pub use ephemeral::{EphemeralType, CONTAINER_OWNER, MAX_TTL_MS};
+pub use image::{SortedCapture, TreeImage};
 pub use path::validate_path;
 pub use prepare::{PendingChanges, RequestContext};
 pub use tree::{

@@ -6,8 +6,8 @@
 //! goes on changing: the first change to a shard that a capture still holds copies that shard
 //! (a 1/[`SHARDS`] part of the map, pointers to paths and values, no bytes), and the capture
 //! keeps the old one. Where one capture used to copy every node at once, the copies are spread
-//! over the changes that follow, a shard at a time, and shards the capture lets go of first are
-//! not copied at all.
+//! over the changes that follow, a shard at a time, and a shard the tree does not change while
+//! the capture is held is not copied at all.
 //!
 //! The split also bounds the pause of a growing map: a shard doubles its table on its own,
 //! at 1/[`SHARDS`] of the size of a single map.

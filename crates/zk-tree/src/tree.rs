@@ -165,8 +165,9 @@ pub struct TreeSnapshot {
 }
 
 /// A tree's state taken by [`DataTree::capture`]: the node map's shards as they were (shared
-/// with the tree until it changes them), each node's `acl` still the tree's cache slot. Turn it
-/// into a [`TreeSnapshot`] with [`TreeCapture::into_snapshot`] (or `into`).
+/// with the tree until it changes them), each node's `acl` still the tree's cache slot. Sort it
+/// into snapshot order with [`TreeCapture::sorted`] (which borrows the nodes and serialises as a
+/// [`TreeSnapshot`] does), or copy it into one with [`TreeCapture::into_snapshot`] (or `into`).
 #[derive(Clone, Debug)]
 pub struct TreeCapture {
     last_processed_zxid: Zxid,
@@ -182,73 +183,38 @@ impl TreeCapture {
         self.last_processed_zxid
     }
 
-    /// Copies the nodes out of the captured shards (letting go of each shard as it goes), sorts
-    /// them by path (so parents come first) and numbers the ACL lists in order of first use, so
-    /// equal trees give equal snapshots whatever their history.
+    /// The captured shards.
+    pub(crate) fn shards(&self) -> &[Arc<Shard>] {
+        &self.shards
+    }
+
+    /// The ACL list of each of the tree's ACL cache slots (empty for a free one).
+    pub(crate) fn acl_slots(&self) -> &[SharedAcl] {
+        &self.acls
+    }
+
+    /// The live sessions with their timeouts.
+    pub(crate) fn sessions(&self) -> &[(SessionId, i32)] {
+        &self.sessions
+    }
+
+    /// Copies the nodes out in the order of [`TreeCapture::sorted`], which serialises to the
+    /// same bytes without the copy.
     pub fn into_snapshot(self) -> TreeSnapshot {
-        let TreeCapture {
-            last_processed_zxid,
-            sessions,
-            acls: slots,
-            shards,
-        } = self;
-        // Each comparison starts with the path's first 16 bytes as a big-endian number
-        // (zero-padded, so it orders as the bytes do: a path holds no NUL); most end there,
-        // without following the pointers to the paths. (8 bytes were too few: "/bench/s" is
-        // the start of every path of a benchmark's nodes.)
-        let prefix = |path: &str| {
-            let mut word = [0u8; 16];
-            let len = path.len().min(16);
-            word[..len].copy_from_slice(&path.as_bytes()[..len]);
-            u128::from_be_bytes(word)
-        };
-        let count = shards.iter().map(|shard| shard.len()).sum();
-        let mut nodes: Vec<(u128, SnapshotNode)> = Vec::with_capacity(count);
-        for shard in shards {
-            nodes.extend(shard.iter().map(|(path, node)| {
-                let node = SnapshotNode {
-                    path: path.clone(),
-                    data: node.data.clone(),
-                    acl: node.acl.0,
-                    stat: node.stat,
-                };
-                (prefix(&node.path), node)
-            }));
-            // Let go of the shard at once: the tree copies only the shards it changes while a
-            // capture holds them.
-            drop(shard);
-        }
-        nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.path.cmp(&b.1.path)));
-        // The snapshot's ACL index of each cache slot, assigned in order of first use.
-        let mut acl_index: Vec<Option<u32>> = vec![None; slots.len()];
-        let mut acls = Vec::new();
-        let nodes = nodes
-            .into_iter()
-            .map(|(_, mut node)| {
-                let slot = node.acl as usize;
-                node.acl = match acl_index.get(slot).copied().flatten() {
-                    Some(index) => index,
-                    None => {
-                        acls.push(
-                            slots
-                                .get(slot)
-                                .map(|list| list.to_vec())
-                                .unwrap_or_default(),
-                        );
-                        let index = u32::try_from(acls.len() - 1).unwrap_or(u32::MAX);
-                        if let Some(entry) = acl_index.get_mut(slot) {
-                            *entry = Some(index);
-                        }
-                        index
-                    }
-                };
-                node
+        let sorted = self.sorted();
+        let nodes = sorted
+            .nodes()
+            .map(|(path, data, acl, stat)| SnapshotNode {
+                path: path.clone(),
+                data: data.clone(),
+                acl,
+                stat,
             })
             .collect();
         TreeSnapshot {
-            last_processed_zxid,
-            sessions,
-            acls,
+            last_processed_zxid: self.last_processed_zxid,
+            sessions: sorted.sessions().to_vec(),
+            acls: sorted.acls().iter().map(|list| list.to_vec()).collect(),
             nodes,
         }
     }

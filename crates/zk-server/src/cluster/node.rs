@@ -486,7 +486,7 @@ impl Node {
         }
         // Sorting and encoding a big tree takes a while: off the runtime's threads.
         let encoded = tokio::task::spawn_blocking(move || {
-            zk_storage::encode_snapshot(&tree.into_snapshot(), &sessions, zxid)
+            zk_storage::encode_snapshot(&tree.sorted(), &sessions, zxid)
         })
         .await;
         let Ok(state) = encoded else {
