@@ -145,6 +145,9 @@ impl PendingChanges {
 struct Prep<'t, 'p, 'a> {
     tree: &'t DataTree,
     pending: &'p mut PendingChanges,
+    /// Whether the op's changes go into `pending`: not for a lone op prepared against the tree
+    /// alone ([`DataTree::prepare`]), whose overlay nothing reads after it.
+    record: bool,
     ctx: RequestContext<'a>,
     undo: Option<Vec<(String, Option<ChangeRecord>)>>,
 }
@@ -163,8 +166,20 @@ impl Prep<'_, '_, '_> {
         })
     }
 
+    /// Whether `path` exists once the pending changes are applied ([`Prep::record`] without
+    /// building the record).
+    fn exists(&self, path: &str) -> bool {
+        match self.pending.by_path.get(path) {
+            Some(change) => change.node.is_some(),
+            None => self.tree.node(path).is_some(),
+        }
+    }
+
     /// `addChangeRecord`.
     fn add(&mut self, path: &str, node: Option<NodeRecord>) {
+        if !self.record {
+            return;
+        }
         let record = ChangeRecord {
             zxid: self.ctx.zxid,
             node,
@@ -254,7 +269,7 @@ impl Prep<'_, '_, '_> {
         if !validate_path(&path) {
             return Err(ErrorCode::BadArguments);
         }
-        if self.record(&path).is_ok() {
+        if self.exists(&path) {
             return Err(ErrorCode::NodeExists);
         }
         if matches!(
@@ -268,12 +283,15 @@ impl Prep<'_, '_, '_> {
         parent.stat.cversion = parent_cversion;
         parent.stat.pzxid = self.ctx.zxid;
         self.add(parent_path, Some(parent));
-        let node = NodeRecord {
-            stat: StatPersisted::created(self.ctx.zxid, self.ctx.time_ms, ephemeral_owner),
-            child_count: 0,
-            acl: Arc::from(&acl[..]),
-        };
-        self.add(&path, Some(node));
+        if self.record {
+            // (Built only when recorded: the ACL list is copied into it.)
+            let node = NodeRecord {
+                stat: StatPersisted::created(self.ctx.zxid, self.ctx.time_ms, ephemeral_owner),
+                child_count: 0,
+                acl: Arc::from(&acl[..]),
+            };
+            self.add(&path, Some(node));
+        }
         Ok(Txn::Create {
             path,
             data: data.map(<[u8]>::to_vec),
@@ -473,8 +491,13 @@ impl DataTree {
     /// Prepares an op against the tree alone (no other txn pending): the txn to log, replicate
     /// and apply. A failed check yields [`Txn::Error`]; a failed multi yields a [`Txn::Multi`]
     /// holding the error. Either way the txn consumes `ctx.zxid`, as in ZooKeeper 3.8.
+    ///
+    /// A lone op records no changes (nothing would read them: the overlay is dropped with the
+    /// call), which spares the standalone server two map entries and two path copies per
+    /// changed node; a multi records them, since its later ops read what earlier ones changed.
     pub fn prepare(&self, ctx: &RequestContext<'_>, op: &Op) -> Txn {
-        self.prepare_pending(&mut PendingChanges::new(), ctx, op)
+        let record = matches!(op, Op::Multi(_));
+        self.prepare_with(&mut PendingChanges::new(), record, ctx, op)
     }
 
     /// Prepares an op against the tree plus the changes of txns prepared before and not yet
@@ -489,6 +512,16 @@ impl DataTree {
         ctx: &RequestContext<'_>,
         op: &Op,
     ) -> Txn {
+        self.prepare_with(pending, true, ctx, op)
+    }
+
+    fn prepare_with(
+        &self,
+        pending: &mut PendingChanges,
+        record: bool,
+        ctx: &RequestContext<'_>,
+        op: &Op,
+    ) -> Txn {
         if let Op::Multi(ops) = op {
             if !ops.iter().all(allowed_in_multi) {
                 return Txn::Error(ErrorCode::MarshallingError);
@@ -497,6 +530,7 @@ impl DataTree {
         let mut prep = Prep {
             tree: self,
             pending,
+            record,
             ctx: *ctx,
             undo: None,
         };
