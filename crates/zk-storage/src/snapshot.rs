@@ -32,35 +32,40 @@ struct SnapshotBodyRef<'a, T: ?Sized> {
 /// A tree the snapshot thread of [`crate::DataStore::snapshot`] can write: a [`TreeSnapshot`],
 /// or a [`TreeCapture`], which it sorts by reference ([`TreeCapture::sorted`]) and writes
 /// without copying its nodes out.
-pub trait SnapshotSource: Send + 'static {
-    /// Writes the snapshot of this tree and `sessions` into `dir`; see [`write_snapshot`].
-    fn write_snapshot(
-        &self,
-        fs: &dyn FileSystem,
-        dir: &Path,
-        sessions: &[(SessionId, i32)],
-    ) -> Result<PathBuf>;
+#[derive(Debug)]
+pub enum SnapshotSource {
+    /// A tree already copied out.
+    Snapshot(TreeSnapshot),
+    /// A tree's capture.
+    Capture(TreeCapture),
 }
 
-impl SnapshotSource for TreeSnapshot {
-    fn write_snapshot(
-        &self,
-        fs: &dyn FileSystem,
-        dir: &Path,
-        sessions: &[(SessionId, i32)],
-    ) -> Result<PathBuf> {
-        write_snapshot(fs, dir, self, sessions)
+impl From<TreeSnapshot> for SnapshotSource {
+    fn from(tree: TreeSnapshot) -> SnapshotSource {
+        SnapshotSource::Snapshot(tree)
     }
 }
 
-impl SnapshotSource for TreeCapture {
-    fn write_snapshot(
+impl From<TreeCapture> for SnapshotSource {
+    fn from(capture: TreeCapture) -> SnapshotSource {
+        SnapshotSource::Capture(capture)
+    }
+}
+
+impl SnapshotSource {
+    /// Writes the snapshot of this tree and `sessions` into `dir`; see [`write_snapshot`].
+    pub fn write(
         &self,
         fs: &dyn FileSystem,
         dir: &Path,
         sessions: &[(SessionId, i32)],
     ) -> Result<PathBuf> {
-        write_snapshot(fs, dir, &self.sorted(), sessions)
+        match self {
+            SnapshotSource::Snapshot(tree) => write_snapshot(fs, dir, tree, sessions),
+            SnapshotSource::Capture(capture) => {
+                write_snapshot(fs, dir, &capture.sorted(), sessions)
+            }
+        }
     }
 }
 

@@ -272,18 +272,22 @@ impl DataStore {
     }
 
     /// Rolls the log and writes `tree` and `sessions` as a snapshot on a background thread.
-    /// `tree` is a [`zk_tree::TreeSnapshot`] or, cheaper for the caller, a [`zk_tree::TreeCapture`]
-    /// (`DataTree::capture`), which the background thread sorts by reference and writes
-    /// without copying its nodes (see [`SnapshotSource`]).
+    /// `tree` is a [`zk_tree::TreeSnapshot`] or, cheaper for the caller, a
+    /// [`zk_tree::TreeCapture`] (`DataTree::capture`), which the background thread sorts by
+    /// reference and writes without copying its nodes (see [`SnapshotSource`]).
     /// Returns false (and does nothing) if the previous snapshot is still being written, as
     /// ZooKeeper's "Too busy to snap, skipping".
-    pub fn snapshot(&mut self, tree: impl SnapshotSource, sessions: Vec<(SessionId, i32)>) -> bool {
+    pub fn snapshot(
+        &mut self,
+        tree: impl Into<SnapshotSource> + Send + 'static,
+        sessions: Vec<(SessionId, i32)>,
+    ) -> bool {
         self.snapshot_of(|| (tree, sessions))
     }
 
     /// [`DataStore::snapshot`] of what `take` returns, called only if no snapshot is being
     /// written: a skipped snapshot costs the caller no capture of its tree.
-    pub fn snapshot_of<T: SnapshotSource>(
+    pub fn snapshot_of<T: Into<SnapshotSource> + Send + 'static>(
         &mut self,
         take: impl FnOnce() -> (T, Vec<(SessionId, i32)>),
     ) -> bool {
@@ -301,7 +305,7 @@ impl DataStore {
             .name("zk-snapshot".to_owned())
             .spawn(move || {
                 let _opener = opener;
-                tree.write_snapshot(&*fs, &dir, &sessions)
+                tree.into().write(&*fs, &dir, &sessions)
             });
         match spawned {
             Ok(thread) => {

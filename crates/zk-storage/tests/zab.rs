@@ -678,7 +678,8 @@ fn a_sorted_capture_encodes_as_the_snapshot_it_would_copy_out() {
         let fs = FaultyFileSystem::new(seed);
         let dir = PathBuf::from("/snap");
         fs.create_dir_all(&dir).expect("dir");
-        let path = zk_storage::SnapshotSource::write_snapshot(&capture, &fs, &dir, &sessions)
+        let path = zk_storage::SnapshotSource::from(capture)
+            .write(&fs, &dir, &sessions)
             .expect("write");
         assert_eq!(fs.contents(&path), Some(expected), "seed {seed}");
     }
