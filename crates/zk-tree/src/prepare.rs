@@ -147,7 +147,7 @@ struct Prep<'t, 'p, 'a> {
     pending: &'p mut PendingChanges,
     /// Whether the op's changes go into `pending`: not for a lone op prepared against the tree
     /// alone ([`DataTree::prepare`]), whose overlay nothing reads after it.
-    record: bool,
+    keep_changes: bool,
     ctx: RequestContext<'a>,
     undo: Option<Vec<(String, Option<ChangeRecord>)>>,
 }
@@ -177,7 +177,7 @@ impl Prep<'_, '_, '_> {
 
     /// `addChangeRecord`.
     fn add(&mut self, path: &str, node: Option<NodeRecord>) {
-        if !self.record {
+        if !self.keep_changes {
             return;
         }
         let record = ChangeRecord {
@@ -283,8 +283,8 @@ impl Prep<'_, '_, '_> {
         parent.stat.cversion = parent_cversion;
         parent.stat.pzxid = self.ctx.zxid;
         self.add(parent_path, Some(parent));
-        if self.record {
-            // (Built only when recorded: the ACL list is copied into it.)
+        if self.keep_changes {
+            // (Built only when kept: the ACL list is copied into it.)
             let node = NodeRecord {
                 stat: StatPersisted::created(self.ctx.zxid, self.ctx.time_ms, ephemeral_owner),
                 child_count: 0,
@@ -496,8 +496,8 @@ impl DataTree {
     /// call), which spares the standalone server two map entries and two path copies per
     /// changed node; a multi records them, since its later ops read what earlier ones changed.
     pub fn prepare(&self, ctx: &RequestContext<'_>, op: &Op) -> Txn {
-        let record = matches!(op, Op::Multi(_));
-        self.prepare_with(&mut PendingChanges::new(), record, ctx, op)
+        let keep_changes = matches!(op, Op::Multi(_));
+        self.prepare_with(&mut PendingChanges::new(), keep_changes, ctx, op)
     }
 
     /// Prepares an op against the tree plus the changes of txns prepared before and not yet
@@ -518,7 +518,7 @@ impl DataTree {
     fn prepare_with(
         &self,
         pending: &mut PendingChanges,
-        record: bool,
+        keep_changes: bool,
         ctx: &RequestContext<'_>,
         op: &Op,
     ) -> Txn {
@@ -530,7 +530,7 @@ impl DataTree {
         let mut prep = Prep {
             tree: self,
             pending,
-            record,
+            keep_changes,
             ctx: *ctx,
             undo: None,
         };

@@ -204,6 +204,57 @@ fn a_failed_multi_rolls_back_its_pending_changes() {
     assert_eq!(outcomes[2].result, TxnResult::Multi(vec![]));
 }
 
+/// `prepare` keeps no change records for a lone op (nothing reads them); it must give the txn
+/// that preparing against a fresh overlay that keeps them gives, a multi included (whose later
+/// ops read its earlier ones' changes), and a closeSession whose ephemerals share a parent.
+#[test]
+fn prepare_gives_the_txns_of_a_fresh_overlay() {
+    let mut h = Harness::new();
+    let ops = [
+        create("/p", CreateMode::Persistent),
+        create("/p/", CreateMode::PersistentSequential),
+        create("/p/e", CreateMode::Ephemeral),
+        create("/p/f", CreateMode::Ephemeral),
+        create("/p/e", CreateMode::Persistent),
+        set_data("/p", b"1", 0),
+        set_data("/p", b"2", 0),
+        Op::Multi(vec![
+            create("/m", CreateMode::Persistent),
+            create("/m/", CreateMode::PersistentSequential),
+            create("/m/", CreateMode::PersistentSequential),
+            set_data("/m", b"x", 0),
+            delete("/m/0000000000", 0),
+        ]),
+        Op::Multi(vec![
+            create("/n", CreateMode::Persistent),
+            create("/n/a", CreateMode::Persistent),
+            delete("/n", -1),
+        ]),
+        delete("/p/0000000000", -1),
+        delete("/p", -1),
+        Op::CloseSession,
+        delete("/p", -1),
+    ];
+    for op in &ops {
+        let ctx = zk_tree::RequestContext {
+            session_id: SessionId(5),
+            auth: &[],
+            time_ms: h.time_ms,
+            zxid: h.zxid(),
+        };
+        let fresh = h
+            .tree
+            .prepare_pending(&mut zk_tree::PendingChanges::new(), &ctx, op);
+        assert_eq!(h.tree.prepare(&ctx, op), fresh, "{op:?}");
+        h.run_as(5, &[], op);
+    }
+    assert!(h.tree.exists("/m").is_some() && h.tree.exists("/n").is_none());
+    assert!(
+        h.tree.exists("/p").is_none(),
+        "the last delete follows the closed session"
+    );
+}
+
 #[test]
 fn pipelined_prep_sees_txns_not_yet_applied() {
     let mut h = Harness::new();
