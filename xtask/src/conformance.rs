@@ -120,6 +120,25 @@ enum Suite {
 }
 
 impl Suite {
+    /// Every suite, in the order they run by default.
+    const ALL: [Suite; 5] = [
+        Suite::Kazoo,
+        Suite::Interop,
+        Suite::Cli,
+        Suite::Client,
+        Suite::Curator,
+    ];
+
+    /// The suite named `name` on the command line.
+    fn named(name: &str) -> Option<Suite> {
+        Suite::ALL.into_iter().find(|suite| suite.name() == name)
+    }
+
+    /// The suites' names as the usage message lists them: `kazoo|interop|...`.
+    fn choices() -> String {
+        Suite::ALL.map(Suite::name).join("|")
+    }
+
     fn name(self) -> &'static str {
         match self {
             Suite::Kazoo => "kazoo",
@@ -169,18 +188,17 @@ fn parse(args: &[String]) -> Result<Options> {
                 other => bail!("--only takes ours|apache|ensemble, not {other:?}"),
             }),
             "--ensemble" => targets.extend(all_ensembles()),
-            "--suite" => suites.push(match value()? {
-                "kazoo" => Suite::Kazoo,
-                "interop" => Suite::Interop,
-                "cli" => Suite::Cli,
-                "client" => Suite::Client,
-                "curator" => Suite::Curator,
-                other => bail!("--suite takes kazoo|interop|cli|client|curator, not {other:?}"),
-            }),
+            "--suite" => {
+                let name = value()?;
+                match Suite::named(name) {
+                    Some(suite) => suites.push(suite),
+                    None => bail!("--suite takes {}, not {name:?}", Suite::choices()),
+                }
+            }
             other => bail!(
                 "unknown argument {other:?}; usage: cargo xtask conformance \
-                 [--only ours|apache|ensemble] [--ensemble] \
-                 [--suite kazoo|interop|cli|client|curator]"
+                 [--only ours|apache|ensemble] [--ensemble] [--suite {}]",
+                Suite::choices()
             ),
         }
     }
@@ -189,13 +207,7 @@ fn parse(args: &[String]) -> Result<Options> {
         targets.extend(all_ensembles());
     }
     if suites.is_empty() {
-        suites = vec![
-            Suite::Kazoo,
-            Suite::Interop,
-            Suite::Cli,
-            Suite::Client,
-            Suite::Curator,
-        ];
+        suites = Suite::ALL.to_vec();
     }
     Ok(Options { targets, suites })
 }
@@ -773,7 +785,20 @@ fn ruok(port: u16) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::test_counts;
+    use super::{parse, test_counts, Suite};
+
+    #[test]
+    fn suites_are_chosen_by_name() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let options = parse(&args(&["--suite", "curator", "--suite", "kazoo"])).expect("parses");
+        assert_eq!(options.suites, [Suite::Curator, Suite::Kazoo]);
+        assert_eq!(parse(&[]).expect("parses").suites, Suite::ALL);
+        let error = parse(&args(&["--suite", "junit"])).err().expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "--suite takes kazoo|interop|cli|client|curator, not \"junit\""
+        );
+    }
 
     #[test]
     fn counts_come_from_each_runners_closing_line() {
